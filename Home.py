@@ -1,0 +1,52 @@
+"""Qwen Poster Studio: the entry point. `streamlit run Home.py`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# Pages import `core`, `storage` and `pages.shared` from the app root, also under AppTest.
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pages.shared import demo_banner, get_studio, sidebar_panel, thumb_path  # noqa: E402
+from storage.gallery import GalleryFilter, list_posters  # noqa: E402
+
+st.set_page_config(page_title="Qwen Poster Studio", page_icon="🖼️", layout="wide")
+
+
+def home() -> None:
+    studio = get_studio()
+    st.title("Qwen Poster Studio")
+    st.write(
+        "Turn rough drafts and product facts into finished posters. "
+        "**Brief** reads a draft and writes a design brief, **Compose** turns product facts into a "
+        "poster prompt and draws variants with Qwen-Image, and **Gallery** keeps every poster with its recipe."
+    )
+    st.subheader("Latest posters")
+    cards, total = list_posters(studio.db, GalleryFilter(), page=1, page_size=8)
+    if not cards:
+        st.info("No posters yet. Open **Compose** to make the first one.")
+        return
+    columns = st.columns(4)
+    for index, card in enumerate(cards):
+        with columns[index % 4]:
+            st.image(thumb_path(studio, card.thumb_path), caption=f"{card.product_name or 'Untitled'} · seed {card.seed}")
+    st.page_link("pages/gallery.py", label=f"All {total} posters in the gallery →")
+
+
+studio = get_studio()
+demo_banner(studio)
+sidebar_panel(studio)
+
+navigation = st.navigation(
+    [
+        st.Page(home, title="Home", icon=":material/home:", default=True),
+        st.Page("pages/compose.py", title="Compose", icon=":material/palette:"),
+        st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
+    ]
+)
+navigation.run()

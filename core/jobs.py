@@ -1,0 +1,221 @@
+"""The job runner: one worker thread per process owns the pipeline and takes jobs in turn.
+
+A diffusers pipeline is not thread-safe, and two browser sessions drawing at once would
+also fight over GPU memory. So pages only write queued jobs and poll their rows; this one
+thread claims them from the database, one at a time, and writes progress back every step.
+Because the database is the queue, a page rerun or a second tab neither loses nor repeats
+work, and jobs queued by another process are picked up too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from typing import Callable
+
+import psutil
+from PIL import Image
+
+from core.engine import (
+    BadOutputError,
+    GenerationCancelled,
+    GenerationRequest,
+    GpuOutOfMemoryError,
+    generate,
+)
+from storage import jobs as job_rows
+from storage.db import Database
+from storage.files import ImageStore
+
+logger = logging.getLogger(__name__)
+
+# Worker ids of the runners alive in this process, so recovery can tell a live worker of
+# this process from one that an earlier runner (before a restart or cache clear) left.
+_LIVE_WORKERS: set[str] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def is_worker_alive(worker_id: str) -> bool:
+    """Best knowledge of whether the worker that claimed a job still runs."""
+    try:
+        host, pid_text, _token = worker_id.split(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another machine's worker: only its heartbeat can tell
+    if pid == os.getpid():
+        with _LIVE_LOCK:
+            return worker_id in _LIVE_WORKERS
+    return psutil.pid_exists(pid)
+
+
+# Called with the poster id, the image and the claimed job after a poster is saved (the
+# text check hangs here). Its failure is logged and never fails the poster.
+PosterHook = Callable[[int, Image.Image, job_rows.ClaimedJob], None]
+# Replaces the generated image before it is checked and saved. Only tests use it, with a
+# rendered stand-in image; it is never set by the app.
+ImageHook = Callable[[Image.Image, job_rows.ClaimedJob], Image.Image]
+
+
+class JobRunner:
+    def __init__(
+        self,
+        db: Database,
+        store: ImageStore,
+        load_pipeline: Callable[[], object],
+        poll_seconds: float = 1.0,
+        after_poster: PosterHook | None = None,
+        image_hook: ImageHook | None = None,
+    ):
+        self.db = db
+        self.store = store
+        self._load_pipeline = load_pipeline
+        self.poll_seconds = poll_seconds
+        self.after_poster = after_poster
+        self.image_hook = image_hook
+
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pipeline = None
+        self.model_state = "not loaded"  # shown in the sidebar
+        self.load_seconds: float | None = None
+        self.current_job_id: int | None = None
+
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "JobRunner":
+        with _LIVE_LOCK:
+            _LIVE_WORKERS.add(self.worker_id)
+        recovered = job_rows.recover_interrupted(self.db, is_worker_alive)
+        if recovered:
+            logger.warning("marked %d job(s) left running by a dead worker as failed", recovered)
+        self._thread = threading.Thread(target=self._loop, name="poster-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with _LIVE_LOCK:
+            _LIVE_WORKERS.discard(self.worker_id)
+
+    def wake(self) -> None:
+        """Tell the worker new jobs are queued, so it need not wait for its next poll."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_next()
+            except Exception:  # the worker must outlive any one bad job or DB hiccup
+                logger.exception("job worker error")
+                worked = False
+            if not worked:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    # -- one job ---------------------------------------------------------------------------
+
+    def ensure_pipeline(self):
+        if self.pipeline is None:
+            self.model_state = "loading"
+            start = time.perf_counter()
+            try:
+                self.pipeline = self._load_pipeline()
+            except Exception as error:
+                self.model_state = f"failed to load: {error}"
+                raise
+            self.load_seconds = time.perf_counter() - start
+            self.model_state = "loaded"
+        return self.pipeline
+
+    def run_next(self) -> bool:
+        """Claim and run one queued job. Returns False when the queue was empty."""
+        claimed = job_rows.claim_next(self.db, self.worker_id)
+        if claimed is None:
+            return False
+        self.current_job_id = claimed.id
+        try:
+            self._run(claimed)
+        finally:
+            self.current_job_id = None
+        return True
+
+    def _run(self, claimed: job_rows.ClaimedJob) -> None:
+        started = time.perf_counter()
+        try:
+            pipe = self.ensure_pipeline()
+        except Exception as error:
+            logger.exception("pipeline load failed")
+            job_rows.fail(
+                self.db,
+                claimed.id,
+                f"Could not load the image model {claimed.model_id!r}: {error}. "
+                "Check STUDIO_IMAGE_MODEL (a hub id with network access, or a local folder), "
+                "or set STUDIO_DEMO=1 to try the studio on demo models.",
+            )
+            return
+
+        cancel_requested = False
+
+        def on_step(step: int, total: int) -> None:
+            nonlocal cancel_requested
+            cancel_requested = job_rows.record_progress(self.db, claimed.id, step, total)
+
+        request = GenerationRequest(
+            prompt=claimed.prompt,
+            negative_prompt=claimed.negative_prompt,
+            width=claimed.width,
+            height=claimed.height,
+            steps=claimed.steps,
+            true_cfg_scale=claimed.true_cfg_scale,
+            seed=claimed.seed,
+            max_sequence_length=claimed.max_sequence_length,
+        )
+        timings: dict = {}
+        try:
+            if job_rows.is_cancel_requested(self.db, claimed.id):
+                raise GenerationCancelled()
+            result = generate(pipe, request, on_step=on_step, should_cancel=lambda: cancel_requested)
+            image = result.image
+            if self.image_hook is not None:
+                image = self.image_hook(image, claimed)
+            timings = {
+                "generate_s": round(result.seconds, 3),
+                "step_mean_s": round(sum(result.step_seconds) / max(len(result.step_seconds), 1), 4),
+            }
+            stored = self.store.put_png(image)
+            timings["total_s"] = round(time.perf_counter() - started, 3)
+            poster_id = job_rows.complete(self.db, claimed.id, stored, timings)
+        except GenerationCancelled:
+            job_rows.mark_cancelled(self.db, claimed.id, {"total_s": round(time.perf_counter() - started, 3)})
+            return
+        except (BadOutputError, GpuOutOfMemoryError) as error:
+            job_rows.fail(self.db, claimed.id, str(error), {"total_s": round(time.perf_counter() - started, 3)})
+            return
+        except Exception as error:
+            logger.error("job %s failed:\n%s", claimed.id, traceback.format_exc())
+            job_rows.fail(
+                self.db,
+                claimed.id,
+                f"Generation failed ({type(error).__name__}: {error}). The details are in the server log.",
+                {"total_s": round(time.perf_counter() - started, 3)},
+            )
+            return
+
+        if self.after_poster is not None:
+            try:
+                self.after_poster(poster_id, image, claimed)
+            except Exception:
+                logger.exception("post-processing of poster %s failed", poster_id)

@@ -1,0 +1,79 @@
+"""The studio's long-lived parts, wired together once per process.
+
+The UI keeps one `Studio` in `st.cache_resource`; tests and scripts build their own. It holds
+the database, the image store, the job runner (which owns the warm pipeline) and the
+resolved model locations: the real hub ids, local folders, or the demo checkpoints.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from core import demo_models
+from core.engine import load_pipeline, load_tokenizer
+from core.jobs import JobRunner
+from core.settings import Settings
+from storage.db import Database, open_database
+from storage.files import ImageStore
+
+
+@dataclass(frozen=True)
+class ModelLocations:
+    image_model: str  # what from_pretrained is given
+    vl_model: str
+    image_model_id: str  # what is recorded with every job
+    vl_model_id: str
+    demo: bool
+
+
+def resolve_models(settings: Settings) -> ModelLocations:
+    """Demo mode builds the tiny checkpoints on first use and points the same
+    `from_pretrained` code at them."""
+    if settings.demo_mode:
+        image_dir, vl_dir = demo_models.ensure_demo_models(settings.demo_models_dir)
+        return ModelLocations(
+            image_model=str(image_dir),
+            vl_model=str(vl_dir),
+            image_model_id=f"demo/{demo_models.IMAGE_SUBDIR}@{demo_models.DEMO_VERSION}",
+            vl_model_id=f"demo/{demo_models.VL_SUBDIR}@{demo_models.DEMO_VERSION}",
+            demo=True,
+        )
+    return ModelLocations(
+        image_model=settings.image_model,
+        vl_model=settings.vl_model,
+        image_model_id=settings.image_model,
+        vl_model_id=settings.vl_model,
+        demo=False,
+    )
+
+
+class Studio:
+    def __init__(self, settings: Settings, start_worker: bool = True, **runner_options):
+        self.settings = settings
+        self.models = resolve_models(settings)
+        self.db: Database = open_database(settings.database_url)
+        self.store = ImageStore(settings.images_dir)
+        self.runner = JobRunner(
+            self.db,
+            self.store,
+            load_pipeline=lambda: load_pipeline(self.models.image_model, settings.device),
+            **runner_options,
+        )
+        self._tokenizer = None
+        self._tokenizer_lock = threading.Lock()
+        if start_worker:
+            self.runner.start()
+
+    @property
+    def tokenizer(self):
+        """The pipeline's tokenizer alone (small), for counting prompt tokens in the UI
+        without waiting for the whole pipeline to load."""
+        with self._tokenizer_lock:
+            if self._tokenizer is None:
+                self._tokenizer = load_tokenizer(self.models.image_model)
+            return self._tokenizer
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.db.dispose()

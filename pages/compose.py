@@ -1,0 +1,211 @@
+"""Compose: product facts and creative controls -> the exact prompt -> queued variants."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from core.compose import MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
+from core.presets import DEFAULT_PRESET, PRESETS
+from core.prompting import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
+from pages.shared import get_studio
+from storage import jobs as job_rows
+from storage.models import FINISHED_STATUSES
+
+logger = logging.getLogger(__name__)
+studio = get_studio()
+
+# Widget defaults live in session_state so other pages (a saved brief, "edit and rerun")
+# can prefill the form by setting these keys before switching here.
+DEFAULTS = {
+    "compose_name": "",
+    "compose_description": "",
+    "compose_offer": "",
+    "compose_price": "",
+    "compose_cta": "",
+    "compose_benefits": "",
+    "compose_show_name": True,
+    "compose_tone": "Premium",
+    "compose_style": "",
+    "compose_language": "en",
+    "compose_brief": "",
+    "compose_preset": DEFAULT_PRESET,
+    "compose_draft_size": False,
+    "compose_steps": 40,
+    "compose_cfg": 4.0,
+    "compose_seed": "",
+    "compose_variants": 1,
+    "compose_negative": DEFAULT_NEGATIVE_PROMPT,
+}
+for key, value in DEFAULTS.items():
+    st.session_state.setdefault(key, value)
+
+st.title("Compose a poster")
+
+left, right = st.columns([3, 2], gap="large")
+
+with left:
+    st.subheader("Product")
+    st.text_input("Product name", key="compose_name", placeholder="Aurora wireless headphones")
+    st.checkbox("Show the product name on the poster", key="compose_show_name")
+    st.text_area("Description", key="compose_description", height=80, placeholder="Over-ear, noise cancelling, matte black")
+    c1, c2, c3 = st.columns(3)
+    c1.text_input("Offer headline (exact)", key="compose_offer", placeholder="SUMMER SALE")
+    c2.text_input("Price (exact)", key="compose_price", placeholder="$199")
+    c3.text_input("CTA text (exact)", key="compose_cta", placeholder="Shop now")
+    st.text_area("Benefits (exact, one phrase a line)", key="compose_benefits", height=90, placeholder="40-hour battery\nHi-Res audio")
+
+    st.subheader("Creative")
+    c1, c2 = st.columns(2)
+    c1.selectbox("Tone", list(TONES), key="compose_tone")
+    c2.radio("Language", list(LANGUAGES), format_func=LANGUAGES.get, key="compose_language", horizontal=True)
+    st.text_input("Style keywords", key="compose_style", placeholder="soft gradient, studio lighting, glassmorphism")
+    st.text_area(
+        "Brief (optional)",
+        key="compose_brief",
+        height=100,
+        help="A design brief to follow: free text for now, or written for you from a draft on the Brief page.",
+    )
+
+    st.subheader("Format")
+    c1, c2 = st.columns([2, 1])
+    c1.selectbox(
+        "Platform preset",
+        list(PRESETS),
+        format_func=lambda k: f"{PRESETS[k].label} ({PRESETS[k].aspect})",
+        key="compose_preset",
+    )
+    c2.checkbox("Draft size (~0.6 MP, low VRAM)", key="compose_draft_size")
+    preset = PRESETS[st.session_state.compose_preset]
+    width, height = preset.size(draft=st.session_state.compose_draft_size)
+    st.caption(f"Draws at {width}×{height}; exports at {preset.export[0]}×{preset.export[1]}.")
+
+    with st.expander("Advanced"):
+        c1, c2 = st.columns(2)
+        c1.number_input("Steps", min_value=1, max_value=150, step=1, key="compose_steps")
+        c2.number_input("true_cfg_scale", min_value=1.0, max_value=20.0, step=0.5, key="compose_cfg")
+        c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
+        c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants")
+        st.text_area("Negative prompt", key="compose_negative", height=80)
+        if studio.models.demo:
+            st.caption("Demo models on CPU take about 0.5 s a step at draft size; the output is noise either way.")
+
+
+def read_request() -> ComposeRequest:
+    state = st.session_state
+    seed_text = str(state.compose_seed).strip()
+    if seed_text == "":
+        seed = None
+    else:
+        try:
+            seed = int(seed_text)
+        except ValueError:
+            raise ComposeError(f"The seed must be a whole number (or blank for a random one), not {seed_text!r}.") from None
+    return ComposeRequest(
+        product=ProductFields(
+            name=state.compose_name,
+            description=state.compose_description,
+            offer=state.compose_offer,
+            price=state.compose_price,
+            cta=state.compose_cta,
+            benefits=split_benefits(state.compose_benefits),
+            show_name=state.compose_show_name,
+        ),
+        tone=state.compose_tone,
+        style_keywords=state.compose_style,
+        language=state.compose_language,
+        preset_key=state.compose_preset,
+        draft_size=state.compose_draft_size,
+        brief_text=state.compose_brief,
+        steps=int(state.compose_steps),
+        true_cfg_scale=float(state.compose_cfg),
+        seed=seed,
+        variants=int(state.compose_variants),
+        negative_prompt=state.compose_negative,
+        parent_job_id=state.get("compose_parent_job_id"),
+    )
+
+
+with right:
+    st.subheader("Prompt")
+    recipe = None
+    error = None
+    try:
+        request = read_request()
+        recipe = prepare(request, studio.tokenizer)
+    except (ComposeError, PromptTooLongError) as problem:
+        error = str(problem)
+    if error and not any(str(st.session_state[k]).strip() for k in ("compose_name", "compose_description", "compose_offer")):
+        st.info("Fill in the product fields: the exact prompt appears here before anything runs.")
+    elif error:
+        st.error(error, icon="✋")
+    if recipe is not None:
+        st.code(recipe.built.prompt, language=None, wrap_lines=True)
+        st.caption(
+            f"{recipe.tokens} tokens (pipeline tokenizer) · max_sequence_length {recipe.plan.max_sequence_length} · "
+            f"builder {recipe.built.builder_version}"
+        )
+        for warning in recipe.warnings:
+            st.warning(warning)
+
+    if st.button("Generate", type="primary", disabled=recipe is None, key="compose_generate"):
+        try:
+            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+        except Exception:
+            logger.exception("could not queue the jobs")
+            st.error("The jobs could not be queued (database error). Nothing was stored; see the server log and try again.")
+        else:
+            studio.runner.wake()
+            st.session_state.compose_batch = submission.job_ids
+            st.session_state.pop("compose_parent_job_id", None)
+            st.toast(f"Queued {len(submission.job_ids)} variant(s): seeds {', '.join(map(str, submission.seeds))}")
+
+
+def render_jobs() -> None:
+    batch = list(st.session_state.get("compose_batch", []))
+    # Jobs queued elsewhere (another tab, another user) are shown too, so nothing is hidden.
+    others = [job_id for job_id in job_rows.active_job_ids(studio.db) if job_id not in batch]
+    states = job_rows.job_states(studio.db, batch)
+    if not states and not others:
+        return
+    st.subheader("Results")
+    if others:
+        st.caption(f"{len(others)} other job(s) from other sessions are queued or running; jobs run one at a time.")
+    columns = st.columns(min(max(len(states), 1), 4))
+    for index, state in enumerate(states):
+        with columns[index % len(columns)]:
+            title = f"Variant {state.variant_index + 1} · seed {state.seed}"
+            if state.status == "queued":
+                st.markdown(f"**{title}** — queued")
+                st.progress(0.0, text="waiting for the worker")
+            elif state.status == "running":
+                st.markdown(f"**{title}** — running")
+                total = max(state.progress_total, 1)
+                st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
+            elif state.status == "done":
+                from storage.gallery import get_poster
+
+                poster = get_poster(studio.db, state.poster_id)
+                st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
+                st.page_link("pages/gallery.py", label="Open in gallery", query_params={"poster": str(state.poster_id)})
+            elif state.status == "cancelled":
+                st.markdown(f"**{title}** — cancelled")
+            else:
+                st.markdown(f"**{title}** — failed")
+                st.error(state.error or "unknown error")
+            if state.status in ("queued", "running"):
+                label = "Cancelling…" if state.cancel_requested else "Cancel"
+                if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):
+                    job_rows.request_cancel(studio.db, state.id)
+                    st.rerun(scope="fragment")
+    if states and all(s.status in FINISHED_STATUSES for s in states) and st.session_state.get("compose_polling"):
+        # Everything landed: one full rerun stops the polling below.
+        st.session_state.compose_polling = False
+        st.rerun()
+
+
+batch_ids = list(st.session_state.get("compose_batch", []))
+active = bool(job_rows.active_job_ids(studio.db))
+st.session_state.compose_polling = active
+st.fragment(run_every=1.0 if active else None)(render_jobs)()

@@ -1,0 +1,54 @@
+"""UI pieces every page uses: the cached Studio, the sidebar system panel, the demo banner."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from core.settings import load_settings
+from core.studio import Studio
+from core.system_info import snapshot
+
+DEMO_BANNER = (
+    "**Demo models: images are noise.** No GPU or model weights were found, so the studio runs "
+    "tiny random-weight versions of Qwen-Image and Qwen2.5-VL through the real code. Everything "
+    "else (prompts, jobs, gallery, history) works as it will with the real models. "
+    "See the README to use the real ones."
+)
+
+
+@st.cache_resource(show_spinner="Starting the studio (first start builds the demo models)…")
+def get_studio() -> Studio:
+    # One per server process: it owns the database engine, the job worker and the warm
+    # Qwen-Image pipeline, shared by every browser session.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return Studio(load_settings())
+
+
+def demo_banner(studio: Studio) -> None:
+    if studio.models.demo:
+        st.warning(DEMO_BANNER, icon=":material/science:")
+
+
+def sidebar_panel(studio: Studio) -> None:
+    with st.sidebar:
+        st.subheader("System")
+        info = snapshot(studio.settings.device)
+        st.caption(f"Device: **{info.device}**")
+        if info.gpu_name:
+            st.caption(f"GPU: {info.gpu_name}")
+            st.caption(f"VRAM free: {info.gpu_free_gib:.1f} / {info.gpu_total_gib:.1f} GiB")
+        st.caption(f"Process RAM: {info.process_ram_gib:.2f} GiB")
+        st.caption(f"System RAM: {info.system_ram_used_gib:.1f} / {info.system_ram_total_gib:.1f} GiB")
+        st.subheader("Models")
+        label = " (demo)" if studio.models.demo else ""
+        st.caption(f"Qwen-Image{label}: **{studio.runner.model_state}**")
+        st.caption(f"`{studio.models.image_model_id}`")
+        st.caption(f"Qwen2.5-VL{label}: **{'warm' if studio.settings.keep_vl_warm else 'loaded per brief'}**")
+        st.caption(f"`{studio.models.vl_model_id}`")
+
+
+def thumb_path(studio: Studio, relative: str | None) -> str | None:
+    return str(studio.store.absolute(relative)) if relative else None

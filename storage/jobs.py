@@ -1,0 +1,306 @@
+"""Job rows through their life: queued -> running -> done | failed | cancelled.
+
+The job table is the source of truth. Pages only read it; the worker claims jobs
+atomically, so two workers (or two browser tabs) never run the same job twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import select, update
+
+from storage.db import Database
+from storage.files import StoredImage
+from storage.models import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    Job,
+    Poster,
+    Prompt,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class NewPrompt:
+    product: dict
+    tone: str
+    style_keywords: str
+    language: str
+    brief_id: int | None
+    brief_text: str
+    brand_kit_id: int | None
+    prompt: str
+    negative_prompt: str
+    exact_strings: list[dict]
+    token_count: int
+    max_sequence_length: int
+    builder_version: str
+
+
+@dataclass(frozen=True)
+class NewJob:
+    preset_key: str
+    draft_size: bool
+    width: int
+    height: int
+    steps: int
+    true_cfg_scale: float
+    seed: int
+    model_id: str
+    demo_models: bool
+    strategy: str = "resident"
+    parent_job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """Everything the worker needs to run a job, detached from the session."""
+
+    id: int
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    steps: int
+    true_cfg_scale: float
+    seed: int
+    max_sequence_length: int
+    model_id: str
+    exact_strings: list[dict]
+
+
+@dataclass(frozen=True)
+class JobState:
+    id: int
+    status: str
+    progress_step: int
+    progress_total: int
+    seed: int
+    error: str | None
+    timings: dict
+    poster_id: int | None
+    variant_index: int
+    cancel_requested: bool
+
+
+def enqueue(db: Database, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> tuple[int, list[int], str]:
+    """Write the prompt and all its jobs as `queued` in one transaction, before anything runs."""
+    if not new_jobs:
+        raise ValueError("At least one job is needed.")
+    group = uuid.uuid4().hex[:12]
+    with db.session() as session:
+        prompt = Prompt(
+            product=new_prompt.product,
+            product_name=str(new_prompt.product.get("name", ""))[:255],
+            tone=new_prompt.tone,
+            style_keywords=new_prompt.style_keywords,
+            language=new_prompt.language,
+            brief_id=new_prompt.brief_id,
+            brief_text=new_prompt.brief_text,
+            brand_kit_id=new_prompt.brand_kit_id,
+            prompt=new_prompt.prompt,
+            negative_prompt=new_prompt.negative_prompt,
+            exact_strings=new_prompt.exact_strings,
+            token_count=new_prompt.token_count,
+            max_sequence_length=new_prompt.max_sequence_length,
+            builder_version=new_prompt.builder_version,
+        )
+        session.add(prompt)
+        session.flush()
+        jobs = []
+        for index, spec in enumerate(new_jobs):
+            job = Job(
+                prompt_id=prompt.id,
+                preset_key=spec.preset_key,
+                draft_size=spec.draft_size,
+                width=spec.width,
+                height=spec.height,
+                steps=spec.steps,
+                true_cfg_scale=spec.true_cfg_scale,
+                seed=spec.seed,
+                model_id=spec.model_id,
+                demo_models=spec.demo_models,
+                strategy=spec.strategy,
+                parent_job_id=spec.parent_job_id,
+                variant_group=group,
+                variant_index=index,
+                status=QUEUED,
+                progress_total=spec.steps,
+                timings={},
+            )
+            session.add(job)
+            jobs.append(job)
+        session.flush()
+        return prompt.id, [job.id for job in jobs], group
+
+
+def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
+    """Take the oldest queued job. The conditional UPDATE makes the claim atomic across
+    threads and processes: whoever flips queued->running first owns the job."""
+    while True:
+        with db.session() as session:
+            job = session.scalars(
+                select(Job).where(Job.status == QUEUED).order_by(Job.created_at, Job.id).limit(1)
+            ).first()
+            if job is None:
+                return None
+            now = utcnow()
+            claimed = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == QUEUED)
+                .values(status=RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now, progress_step=0)
+            ).rowcount
+            if claimed != 1:
+                continue  # someone else took it between our read and write; try the next one
+            prompt = session.get(Prompt, job.prompt_id)
+            return ClaimedJob(
+                id=job.id,
+                prompt=prompt.prompt,
+                negative_prompt=prompt.negative_prompt,
+                width=job.width,
+                height=job.height,
+                steps=job.steps,
+                true_cfg_scale=job.true_cfg_scale,
+                seed=job.seed,
+                max_sequence_length=prompt.max_sequence_length,
+                model_id=job.model_id,
+                exact_strings=list(prompt.exact_strings or []),
+            )
+
+
+def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
+    """Store progress (and a heartbeat); return whether the user asked to cancel."""
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(progress_step=step, progress_total=total, heartbeat_at=utcnow())
+        )
+        return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def is_cancel_requested(db: Database, job_id: int) -> bool:
+    with db.session() as session:
+        return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def request_cancel(db: Database, job_id: int) -> str:
+    """Ask for a job to stop. A queued job is cancelled at once; a running one stops at its
+    next step. Returns the job's status after the request."""
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise ValueError(f"Job {job_id} does not exist.")
+        if job.status == QUEUED:
+            job.status = CANCELLED
+            job.cancel_requested = True
+            job.finished_at = utcnow()
+        elif job.status == RUNNING:
+            job.cancel_requested = True
+        return job.status
+
+
+def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> int:
+    """Mark the job done and add its poster row in one transaction. Returns the poster id."""
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        poster = Poster(
+            job_id=job_id,
+            sha256=stored.sha256,
+            path=stored.path,
+            thumb_path=stored.thumb_path,
+            width=stored.width,
+            height=stored.height,
+        )
+        session.add(poster)
+        job.status = DONE
+        job.progress_step = job.progress_total
+        job.timings = timings
+        job.finished_at = utcnow()
+        session.flush()
+        return poster.id
+
+
+def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> None:
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        job.status = FAILED
+        job.error = error
+        job.timings = timings or {}
+        job.finished_at = utcnow()
+
+
+def mark_cancelled(db: Database, job_id: int, timings: dict | None = None) -> None:
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        job.status = CANCELLED
+        job.timings = timings or {}
+        job.finished_at = utcnow()
+
+
+def recover_interrupted(
+    db: Database,
+    is_worker_alive: Callable[[str], bool],
+    stale_after: timedelta = timedelta(minutes=10),
+) -> int:
+    """Jobs left `running` by a dead worker become `failed` with 'interrupted by restart'.
+
+    A job counts as orphaned when its worker is known dead, or when its heartbeat is older
+    than `stale_after` (the worker wrote one every step). Returns how many were recovered.
+    """
+    cutoff = datetime.now(timezone.utc) - stale_after
+    recovered = 0
+    with db.session() as session:
+        running = session.scalars(select(Job).where(Job.status == RUNNING)).all()
+        for job in running:
+            heartbeat = job.heartbeat_at
+            if heartbeat is not None and heartbeat.tzinfo is None:
+                heartbeat = heartbeat.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+            stale = heartbeat is None or heartbeat < cutoff
+            if stale or not is_worker_alive(job.worker_id or ""):
+                job.status = FAILED
+                job.error = "interrupted by restart"
+                job.finished_at = utcnow()
+                recovered += 1
+    return recovered
+
+
+def job_states(db: Database, job_ids: list[int]) -> list[JobState]:
+    if not job_ids:
+        return []
+    with db.session() as session:
+        rows = session.execute(
+            select(Job, Poster.id).outerjoin(Poster, Poster.job_id == Job.id).where(Job.id.in_(job_ids))
+        ).all()
+        states = {
+            job.id: JobState(
+                id=job.id,
+                status=job.status,
+                progress_step=job.progress_step,
+                progress_total=job.progress_total,
+                seed=job.seed,
+                error=job.error,
+                timings=dict(job.timings or {}),
+                poster_id=poster_id,
+                variant_index=job.variant_index,
+                cancel_requested=job.cancel_requested,
+            )
+            for job, poster_id in rows
+        }
+    return [states[i] for i in job_ids if i in states]
+
+
+def active_job_ids(db: Database) -> list[int]:
+    """Queued and running jobs, oldest first: what a page shows as 'in progress'."""
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(Job.id).where(Job.status.in_((QUEUED, RUNNING))).order_by(Job.created_at, Job.id)
+            ).all()
+        )

@@ -1,0 +1,182 @@
+"""SQLAlchemy 2 typed ORM: every brief, prompt, job, poster and review.
+
+Everything a rerun needs lives in these rows; nothing lives only in a browser session.
+Schema changes go through Alembic (storage/migrations), never `create_all` in the app.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Job states. A job is written `queued` before anything runs; the worker moves it on.
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+JOB_STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
+FINISHED_STATUSES = (DONE, FAILED, CANCELLED)
+
+
+class Draft(Base):
+    """An uploaded rough draft, stored once per sha256."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(512))
+    thumb_path: Mapped[str] = mapped_column(String(512))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    briefs: Mapped[list[Brief]] = relationship(back_populates="draft")
+
+
+class Brief(Base):
+    __tablename__ = "briefs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
+    model_id: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    notes: Mapped[str] = mapped_column(Text, default="")  # the user's notes to the art director
+    raw_text: Mapped[str] = mapped_column(Text)  # what the model wrote, untouched
+    sections: Mapped[dict] = mapped_column(JSON)  # parsed: key -> text
+    missing: Mapped[list] = mapped_column(JSON, default=list)  # section keys the model left out
+    edited_sections: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the user's edit
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    timings: Mapped[dict] = mapped_column(JSON, default=dict)
+    memory: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    draft: Mapped[Draft] = relationship(back_populates="briefs")
+
+
+class BrandKit(Base):
+    __tablename__ = "brand_kits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    colors: Mapped[list] = mapped_column(JSON, default=list)  # [{"name": ..., "hex": "#RRGGBB"}]
+    fonts: Mapped[str] = mapped_column(Text, default="")
+    wordmark: Mapped[str] = mapped_column(String(255), default="")
+    tagline: Mapped[str] = mapped_column(String(255), default="")
+    tone: Mapped[str] = mapped_column(String(32), default="")
+    style_keywords: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Prompt(Base):
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product: Mapped[dict] = mapped_column(JSON)  # the product fields as entered
+    product_name: Mapped[str] = mapped_column(String(255), default="")  # copied out for search
+    tone: Mapped[str] = mapped_column(String(32))
+    style_keywords: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8))
+    brief_id: Mapped[int | None] = mapped_column(ForeignKey("briefs.id"), nullable=True)
+    brief_text: Mapped[str] = mapped_column(Text, default="")
+    brand_kit_id: Mapped[int | None] = mapped_column(ForeignKey("brand_kits.id"), nullable=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    negative_prompt: Mapped[str] = mapped_column(Text)
+    exact_strings: Mapped[list] = mapped_column(JSON, default=list)  # [{"role": ..., "text": ...}]
+    token_count: Mapped[int] = mapped_column(Integer)
+    max_sequence_length: Mapped[int] = mapped_column(Integer)
+    builder_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    brief: Mapped[Brief | None] = relationship()
+    jobs: Mapped[list[Job]] = relationship(back_populates="prompt")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_variant_group", "variant_group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id"))
+    preset_key: Mapped[str] = mapped_column(String(64))
+    draft_size: Mapped[bool] = mapped_column(Boolean, default=False)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[int] = mapped_column(Integer)
+    true_cfg_scale: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[str] = mapped_column(String(512))
+    demo_models: Mapped[bool] = mapped_column(Boolean, default=False)
+    strategy: Mapped[str] = mapped_column(String(64), default="resident")
+
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    progress_step: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    timings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    parent_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    variant_group: Mapped[str] = mapped_column(String(64))
+    variant_index: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    prompt: Mapped[Prompt] = relationship(back_populates="jobs")
+    poster: Mapped[Poster | None] = relationship(back_populates="job")
+
+
+class Poster(Base):
+    __tablename__ = "posters"
+    __table_args__ = (Index("ix_posters_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(512))
+    thumb_path: Mapped[str] = mapped_column(String(512))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    text_check: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    text_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    job: Mapped[Job] = relationship(back_populates="poster")
+    reviews: Mapped[list[Review]] = relationship(back_populates="poster", cascade="all, delete-orphan")
+
+
+class Review(Base):
+    """One reviewer's verdict. Reviews are only ever added, never overwritten."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poster_id: Mapped[int] = mapped_column(ForeignKey("posters.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(255))
+    rating: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(16))  # approve, changes, reject
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    poster: Mapped[Poster] = relationship(back_populates="reviews")
