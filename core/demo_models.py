@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 # Bump when the demo architecture changes, so stale folders are rebuilt.
-DEMO_VERSION = "demo-v1"
+DEMO_VERSION = "demo-v2"
 
 IMAGE_SUBDIR = "qwen-image-demo"
 VL_SUBDIR = "qwen-vl-demo"
@@ -238,6 +238,10 @@ def build_image_components():
         latents_mean=[0.0] * z_dim,
         latents_std=[1.0] * z_dim,
     )
+    # Random init decodes to an almost flat grey, which looks like a broken app. Louder
+    # output weights make the demo's noise visibly noise (the UI says what it is).
+    with torch.no_grad():
+        vae.decoder.conv_out.weight.mul_(6.0)
     # The real Qwen-Image scheduler settings (dynamic shifting on image sequence length).
     scheduler = FlowMatchEulerDiscreteScheduler(
         base_image_seq_len=256,
@@ -302,9 +306,15 @@ def is_built(out_dir: str | os.PathLike) -> bool:
 
 def ensure_demo_models(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     """Build the demo checkpoints on first use; later calls reuse the folder."""
+    from filelock import FileLock
+
     out = Path(out_dir)
     if not is_built(out):
-        build_demo_models(out)
+        out.mkdir(parents=True, exist_ok=True)
+        # Two server processes (or test workers) starting at once must not build over each other.
+        with FileLock(str(out / ".build.lock")):
+            if not is_built(out):
+                build_demo_models(out)
     return out / IMAGE_SUBDIR, out / VL_SUBDIR
 
 

@@ -9,6 +9,7 @@
 | STUDIO_DEMO           | auto                             | 1: demo models, 0: real models, auto: demo w/o a GPU |
 | STUDIO_DEVICE         | auto                             | cuda, cpu or auto                                    |
 | STUDIO_KEEP_VL_WARM   | 0                                | keep the brief model loaded between briefs           |
+| STUDIO_DEMO_MODELS_DIR| <data dir>/demo_models           | where the demo checkpoints are built                 |
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ class Settings:
     demo_mode: bool
     device: str
     keep_vl_warm: bool
-
-    @property
-    def demo_models_dir(self) -> Path:
-        return self.data_dir / "demo_models"
+    demo_models_dir: Path
 
     @property
     def images_dir(self) -> Path:
@@ -82,4 +80,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         demo_mode=demo_mode,
         device=device,
         keep_vl_warm=_flag(env.get("STUDIO_KEEP_VL_WARM"), default=False),
+        demo_models_dir=Path(env.get("STUDIO_DEMO_MODELS_DIR") or data_dir / "demo_models").expanduser().resolve(),
     )

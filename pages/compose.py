@@ -9,7 +9,7 @@ import streamlit as st
 from core.compose import MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.presets import DEFAULT_PRESET, PRESETS
 from core.prompting import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
-from pages.shared import get_studio
+from pages.shared import get_studio, persistent_form
 from storage import jobs as job_rows
 from storage.models import FINISHED_STATUSES
 
@@ -38,8 +38,7 @@ DEFAULTS = {
     "compose_variants": 1,
     "compose_negative": DEFAULT_NEGATIVE_PROMPT,
 }
-for key, value in DEFAULTS.items():
-    st.session_state.setdefault(key, value)
+persistent_form("compose", DEFAULTS)
 
 st.title("Compose a poster")
 
@@ -149,7 +148,7 @@ with right:
         for warning in recipe.warnings:
             st.warning(warning)
 
-    if st.button("Generate", type="primary", disabled=recipe is None, key="compose_generate"):
+    if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
             submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
         except Exception:
@@ -172,7 +171,7 @@ def render_jobs() -> None:
     st.subheader("Results")
     if others:
         st.caption(f"{len(others)} other job(s) from other sessions are queued or running; jobs run one at a time.")
-    columns = st.columns(min(max(len(states), 1), 4))
+    columns = st.columns(2 if len(states) > 1 else 1)
     for index, state in enumerate(states):
         with columns[index % len(columns)]:
             title = f"Variant {state.variant_index + 1} · seed {state.seed}"
@@ -205,7 +204,8 @@ def render_jobs() -> None:
         st.rerun()
 
 
-batch_ids = list(st.session_state.get("compose_batch", []))
+# Poll only while something is queued or running; the fragment reruns alone, not the form.
 active = bool(job_rows.active_job_ids(studio.db))
 st.session_state.compose_polling = active
-st.fragment(run_every=1.0 if active else None)(render_jobs)()
+with right:
+    st.fragment(run_every=1.0 if active else None)(render_jobs)()

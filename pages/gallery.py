@@ -134,10 +134,10 @@ def show_grid() -> None:
                     st.rerun()
 
     prev_col, _, next_col = st.columns([1, 4, 1])
-    if prev_col.button("← Newer", disabled=page <= 1, key="gallery_prev"):
+    if prev_col.button("← Newer", disabled=page <= 1, key="btn_gallery_prev"):
         st.session_state.gallery_page = page - 1
         st.rerun()
-    if next_col.button("Older →", disabled=page >= pages, key="gallery_next"):
+    if next_col.button("Older →", disabled=page >= pages, key="btn_gallery_next"):
         st.session_state.gallery_page = page + 1
         st.rerun()
 

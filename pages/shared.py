@@ -50,5 +50,21 @@ def sidebar_panel(studio: Studio) -> None:
         st.caption(f"`{studio.models.vl_model_id}`")
 
 
+def persistent_form(name: str, defaults: dict) -> None:
+    """Keep a page's form across page switches.
+
+    Streamlit drops a widget's state on any run that does not draw the widget, so leaving
+    the page would wipe a half-filled form. At the top of the page, every field's current
+    value is copied into a plain session entry (which Streamlit never drops), and a field
+    that was dropped is restored from it. Pages that prefill a form (a saved brief, edit and
+    rerun) set the widget keys directly before switching here; those values win."""
+    saved = st.session_state.setdefault(f"_saved_form_{name}", {})
+    for key, default in defaults.items():
+        if key in st.session_state:
+            saved[key] = st.session_state[key]
+        else:
+            st.session_state[key] = saved.get(key, default)
+
+
 def thumb_path(studio: Studio, relative: str | None) -> str | None:
     return str(studio.store.absolute(relative)) if relative else None

@@ -1,0 +1,70 @@
+"""Shared fixtures. Every test runs offline on CPU against the demo checkpoints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# No test may reach a model hub: a hub id must fail fast instead of retrying DNS.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def demo_models_dir(tmp_path_factory) -> Path:
+    """The demo checkpoints, built once per test session with the project's own builder."""
+    from core.demo_models import ensure_demo_models
+
+    folder = tmp_path_factory.mktemp("demo_models")
+    ensure_demo_models(folder)
+    return folder
+
+
+@pytest.fixture
+def studio_env(tmp_path, demo_models_dir, monkeypatch) -> dict[str, str]:
+    """Environment for a fresh studio: its own data dir and DB, the shared demo models."""
+    env = {
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "STUDIO_DEMO": "1",
+        "STUDIO_DEVICE": "cpu",
+        "STUDIO_DEMO_MODELS_DIR": str(demo_models_dir),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return env
+
+
+@pytest.fixture
+def studio(studio_env):
+    """A Studio with its worker running, closed after the test."""
+    from core.settings import load_settings
+    from core.studio import Studio
+
+    instance = Studio(load_settings(studio_env))
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def app_studio(studio_env):
+    """The Studio the Streamlit pages see (st.cache_resource is shared by the whole test
+    process, so it is cleared before and after each test)."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    from pages.shared import get_studio
+
+    instance = get_studio()
+    yield instance
+    instance.close()
+    st.cache_resource.clear()

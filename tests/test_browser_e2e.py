@@ -1,0 +1,129 @@
+"""One real-browser run of the main flow: Debian's Chromium driven by Playwright against a
+real `streamlit run` server on demo models."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Stable screenshots: no transitions or animations.
+NO_MOTION_CSS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, demo_models_dir):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: install Debian's chromium package (the README's test command does).")
+    port = free_port()
+    env = {
+        **os.environ,
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "STUDIO_DEMO": "1",
+        "STUDIO_DEVICE": "cpu",
+        "STUDIO_DEMO_MODELS_DIR": str(demo_models_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    log = open(tmp_path / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text()[-3000:])
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def test_compose_generate_gallery_in_a_real_browser(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        try:
+            page.goto(server)
+            page.add_style_tag(content=NO_MOTION_CSS)
+            expect(page.get_by_text("Demo models: images are noise.")).to_be_visible(timeout=90_000)
+
+            page.get_by_role("link", name="Compose").click()
+            page.get_by_role("textbox", name="Product name", exact=True).fill("Aurora Headphones")
+            page.get_by_role("textbox", name="Offer headline (exact)", exact=True).fill("SUMMER SALE")
+            page.get_by_role("textbox", name="Price (exact)", exact=True).fill("$19.99")
+            page.get_by_role("textbox", name="CTA text (exact)", exact=True).fill("Shop now")
+            page.get_by_text("Draft size (~0.6 MP, low VRAM)").click()
+            page.get_by_text("Advanced").click()
+            cfg = page.get_by_role("spinbutton", name="true_cfg_scale")
+            expect(cfg).to_have_value("4.00")
+            steps = page.get_by_role("spinbutton", name="Steps")
+            steps.fill("2")
+            steps.press("Enter")
+            expect(steps).to_have_value("2")
+            seed = page.get_by_role("textbox", name="Seed (blank = random)")
+            seed.fill("4242")
+            seed.press("Enter")
+            expect(page.get_by_text('- headline: "SUMMER SALE"')).to_be_visible(timeout=30_000)
+
+            expect(cfg).to_have_value("4.00")
+            page.get_by_role("button", name="Generate").click()
+            expect(page.get_by_text("Variant 1 · seed 4242")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("link", name="Open in gallery")).to_be_visible(timeout=120_000)
+            page.add_style_tag(content=NO_MOTION_CSS)
+            page.screenshot(path=str(ARTIFACTS / "compose.png"), full_page=True)
+
+            page.get_by_role("link", name="Open in gallery").click()
+            expect(page.get_by_role("heading", name="Aurora Headphones · seed 4242")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("button", name="Download PNG")).to_be_visible()
+            expect(page.get_by_text("Negative prompt", exact=True)).to_be_visible(timeout=30_000)
+            recipe = page.get_by_test_id("stTable").inner_text()
+            cells = [c.strip() for c in recipe.split("\n") if c.strip()]
+            assert cells[cells.index("Seed") + 1] == "4242", cells
+            assert cells[cells.index("true_cfg_scale") + 1] == "4.0", cells
+            page.add_style_tag(content=NO_MOTION_CSS)
+            page.screenshot(path=str(ARTIFACTS / "gallery_detail.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "compose.png").stat().st_size > 10_000

@@ -1,0 +1,137 @@
+import os
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from storage import jobs as job_rows
+from storage.db import open_database
+from storage.files import ImageStore, atomic_write
+from storage.gallery import GalleryFilter, delete_poster, get_poster, list_posters
+from storage.models import Job, Poster, Prompt, Review
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(f"sqlite:///{tmp_path / 'studio.db'}")
+    yield database
+    database.dispose()
+
+
+def new_prompt(name="Aurora", language="en", prompt_text="A poster"):
+    return job_rows.NewPrompt(
+        product={"name": name}, tone="Bold", style_keywords="", language=language, brief_id=None, brief_text="",
+        brand_kit_id=None, prompt=prompt_text, negative_prompt=" ", exact_strings=[{"role": "offer", "text": "SALE"}],
+        token_count=12, max_sequence_length=512, builder_version="prompt-v1",
+    )
+
+
+def new_job(seed=1, preset="instagram_post"):
+    return job_rows.NewJob(preset_key=preset, draft_size=True, width=64, height=64, steps=2, true_cfg_scale=4.0,
+                           seed=seed, model_id="demo", demo_models=True)
+
+
+def finish(db, store, job_id, color):
+    claimed = job_rows.claim_next(db, "host:1:test")
+    assert claimed.id == job_id
+    stored = store.put_png(Image.new("RGB", (64, 64), color))
+    return job_rows.complete(db, job_id, stored, {"total_s": 1.0})
+
+
+def test_round_trip_prompt_job_poster(db, tmp_path):
+    store = ImageStore(tmp_path / "images")
+    _, (job_id,), group = job_rows.enqueue(db, new_prompt(), [new_job(seed=42)])
+    poster_id = finish(db, store, job_id, "red")
+    detail = get_poster(db, poster_id)
+    assert detail.seed == 42 and detail.product == {"name": "Aurora"} and detail.variant_group == group
+    assert detail.exact_strings == [{"role": "offer", "text": "SALE"}]
+    assert Image.open(store.absolute(detail.path)).getpixel((0, 0)) == (255, 0, 0)
+    assert store.absolute(detail.thumb_path).suffix == ".webp" and store.absolute(detail.thumb_path).exists()
+
+
+def test_enqueue_is_all_or_nothing(db):
+    bad = job_rows.NewJob(preset_key="instagram_post", draft_size=True, width=64, height=64, steps=2,
+                          true_cfg_scale=4.0, seed=None, model_id="demo", demo_models=True)  # seed is NOT NULL
+    with pytest.raises(Exception):
+        job_rows.enqueue(db, new_prompt(), [new_job(seed=1), bad])
+    with db.session() as s:
+        assert s.scalar(select(func.count(Prompt.id))) == 0
+        assert s.scalar(select(func.count(Job.id))) == 0
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "a" / "poster.png"
+
+    atomic_write(target, b"first")
+    with pytest.raises(TypeError):
+        atomic_write(target, object())  # the write itself fails half-way
+    assert target.read_bytes() == b"first"
+    assert [p.name for p in target.parent.iterdir()] == ["poster.png"]  # no temp file left
+
+
+def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, tmp_path):
+    store = ImageStore(tmp_path / "images")
+    _, (a, b, c), _ = job_rows.enqueue(db, new_prompt(), [new_job(1), new_job(2), new_job(3)])
+    pa = finish(db, store, a, "red")
+    pb = finish(db, store, b, "red")  # same bytes as a: one file on disk
+    pc = finish(db, store, c, "blue")
+    with db.session() as s:
+        s.add(Review(poster_id=pa, reviewer="ann", rating=5, verdict="approve"))
+    path_a, path_c = get_poster(db, pa).path, get_poster(db, pc).path
+
+    assert delete_poster(db, store, pa)
+    assert store.absolute(path_a).exists()  # still used by poster b
+    assert get_poster(db, pa) is None
+    with db.session() as s:
+        assert s.scalar(select(func.count(Review.id))) == 0
+        assert s.get(Job, a) is None
+
+    delete_poster(db, store, pb)
+    assert not store.absolute(path_a).exists()
+    delete_poster(db, store, pc)
+    assert not store.absolute(path_c).exists()
+    with db.session() as s:
+        assert s.scalar(select(func.count(Poster.id))) == 0
+        assert s.scalar(select(func.count(Prompt.id))) == 0  # its last job went, so did the prompt
+
+
+def test_gallery_filters_and_paging(db, tmp_path):
+    store = ImageStore(tmp_path / "images")
+    _, ids_en, _ = job_rows.enqueue(db, new_prompt("Aurora", "en", "headphones poster"), [new_job(i) for i in range(3)])
+    _, ids_zh, _ = job_rows.enqueue(db, new_prompt("茶", "zh", "tea poster"), [new_job(9, preset="web_banner")])
+    for i, job_id in enumerate(ids_en + ids_zh):
+        finish(db, store, job_id, (i * 40, 0, 0))
+    _, (queued,), _ = job_rows.enqueue(db, new_prompt("Queued"), [new_job(7)])
+
+    cards, total = list_posters(db, GalleryFilter(), page=1, page_size=2)
+    assert total == 4 and len(cards) == 2
+    assert cards[0].job_id == ids_zh[0]  # newest first
+    assert [c.job_id for c in list_posters(db, GalleryFilter(), page=2, page_size=2)[0]] == [ids_en[1], ids_en[0]]
+    assert list_posters(db, GalleryFilter(language="zh"))[1] == 1
+    assert list_posters(db, GalleryFilter(preset_key="web_banner"))[1] == 1
+    assert list_posters(db, GalleryFilter(text="HEADPHONES"))[1] == 3  # prompt text, any case
+    assert list_posters(db, GalleryFilter(text="aurora"))[1] == 3  # product name
+    queued_cards, n = list_posters(db, GalleryFilter(status="queued"))
+    assert n == 1 and queued_cards[0].id is None and queued_cards[0].job_id == queued
+
+
+def test_claim_is_exclusive_and_cancel_of_queued_is_immediate(db):
+    _, (a, b), _ = job_rows.enqueue(db, new_prompt(), [new_job(1), new_job(2)])
+    assert job_rows.request_cancel(db, b) == "cancelled"
+    first = job_rows.claim_next(db, "h:1:x")
+    assert first.id == a
+    assert job_rows.claim_next(db, "h:1:y") is None  # b was cancelled, a is taken
+
+
+def test_recovery_marks_orphans_failed(db):
+    _, (a, b), _ = job_rows.enqueue(db, new_prompt(), [new_job(1), new_job(2)])
+    job_rows.claim_next(db, "h:1:dead")
+    job_rows.claim_next(db, "h:2:alive")
+    n = job_rows.recover_interrupted(db, lambda worker: worker.endswith("alive"))
+    assert n == 1
+    states = {s.id: s for s in job_rows.job_states(db, [a, b])}
+    assert states[a].status == "failed" and states[a].error == "interrupted by restart"
+    assert states[b].status == "running"
+    # a live worker whose heartbeat stopped long ago is stale too
+    assert job_rows.recover_interrupted(db, lambda w: True, stale_after=timedelta(seconds=-1)) == 1

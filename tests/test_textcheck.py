@@ -1,0 +1,412 @@
+"""Unit tests for core/textcheck.py: normalization, matching, result shape.
+
+Most tests feed hand-made OCR lines to the pure matcher, so they need no
+model. The last tests run the real OCR engine: once to check it is shared and
+thread-safe, and once in a subprocess with the network blocked to prove that
+it never downloads anything.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from core import textcheck
+from core.textcheck import (
+    ExpectedString,
+    OcrLine,
+    TextCheckResult,
+    check_text,
+    match_strings,
+    normalize,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def line(text: str, x: float, y: float, height: float = 50.0, width: float | None = None) -> OcrLine:
+    """An OCR line with an axis-aligned box; width defaults to 0.6 * height per character."""
+    if width is None:
+        width = 0.6 * height * max(1, len(text))
+    box = [[x, y], [x + width, y], [x + width, y + height], [x, y + height]]
+    return OcrLine(text=text, box=box, confidence=0.99)
+
+
+def statuses(expected: list[ExpectedString], lines: list[OcrLine]) -> dict[str, str]:
+    checks, _ = match_strings(expected, lines)
+    return {c.expected: c.status for c in checks}
+
+
+# --------------------------------------------------------------------------
+# normalize
+# --------------------------------------------------------------------------
+
+
+def test_normalize_folds_case_and_whitespace() -> None:
+    assert normalize("  Summer   SALE\n") == normalize("summer sale")
+    # OCR drops and inserts spaces in display type; spacing is not compared.
+    assert normalize("SHOPNOW") == normalize("Shop now")
+
+
+def test_normalize_folds_full_width_forms() -> None:
+    assert normalize("ＳＡＬＥ　５０％") == normalize("SALE 50%")
+    assert normalize("￥1299") == normalize("¥1299")
+
+
+def test_normalize_folds_quotes_and_dashes() -> None:
+    assert normalize("“Mom’s favorite”") == normalize('"Mom\'s favorite"')
+    for dash in ["—", "–", "−", "‐", "-"]:
+        assert normalize(f"{dash}30%") == "-30%"
+    # A dash standing between spaces is punctuation that OCR often drops.
+    assert normalize("Free returns – 30 days") == normalize("Free returns 30 days")
+    # A dash attached to a word stays: "2-year" is not "2year".
+    assert normalize("2-year warranty") != normalize("2year warranty")
+
+
+def test_normalize_thousands_separators_keep_currency_symbol() -> None:
+    assert normalize("¥1,299") == normalize("¥1299") == normalize("¥1.299")
+    assert normalize("$1,499.00") == normalize("$1499.00")
+    assert normalize("1.299,00") == normalize("1,299.00")
+    # The currency symbol is part of the meaning.
+    assert normalize("$19.99") != normalize("19.99")
+    assert normalize("$19.99") != normalize("€19.99")
+
+
+def test_normalize_keeps_decimal_meaning() -> None:
+    assert normalize("$19.99") != normalize("$19.90")
+    assert normalize("$19.99") != normalize("$1999")
+    # A decimal comma is the same amount as a decimal point...
+    assert normalize("€24,90") == normalize("€24.90")
+    # ...but not the same as no separator at all.
+    assert normalize("€24,90") != normalize("€2490")
+
+
+def test_normalize_compares_cjk_character_by_character() -> None:
+    assert normalize("限时 特惠") == normalize("限时特惠")
+    assert normalize("立即　购买") == normalize("立即购买")  # ideographic space
+    assert normalize("限时特惠") != normalize("限时特慧")
+
+
+def test_normalize_keeps_accents() -> None:
+    assert normalize("Café") != normalize("Cafe")
+
+
+# --------------------------------------------------------------------------
+# match_strings
+# --------------------------------------------------------------------------
+
+
+def test_exact_match_on_whole_lines() -> None:
+    expected = [ExpectedString("offer", "SUMMER SALE"), ExpectedString("price", "$19.99")]
+    lines = [line("Summer Sale", 50, 50), line("$ 19.99", 50, 300)]
+    checks, extra = match_strings(expected, lines)
+    assert [c.status for c in checks] == ["exact", "exact"]
+    assert [c.similarity for c in checks] == [100.0, 100.0]
+    assert checks[0].read == "Summer Sale"
+    assert checks[1].boxes == [lines[1].box]
+    assert extra == []
+
+
+def test_two_line_headline_is_exact() -> None:
+    expected = [ExpectedString("offer", "SUMMER SALE")]
+    lines = [line("SUMMER", 50, 100, height=80), line("SALE", 70, 190, height=80)]
+    checks, extra = match_strings(expected, lines)
+    assert checks[0].status == "exact"
+    assert checks[0].read == "SUMMER SALE"
+    assert len(checks[0].boxes) == 2
+    assert extra == []
+
+
+def test_split_headline_found_regardless_of_input_order() -> None:
+    expected = [ExpectedString("offer", "Black Friday Deals"), ExpectedString("cta", "Shop now")]
+    lines = [
+        line("Black Friday", 40, 60, height=70),
+        line("Deals", 40, 140, height=70),
+        line("Shop now", 40, 700),
+        line("Free shipping", 40, 500),
+    ]
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = lines[:]
+        rng.shuffle(shuffled)
+        assert statuses(expected, shuffled) == {"Black Friday Deals": "exact", "Shop now": "exact"}
+
+
+def test_lines_far_apart_are_not_joined() -> None:
+    # "SUMMER" at the top and "SALE" at the bottom do not read as "SUMMER SALE".
+    expected = [ExpectedString("offer", "SUMMER SALE")]
+    lines = [line("SUMMER", 50, 50, height=80), line("SALE", 50, 900, height=80)]
+    checks, _ = match_strings(expected, lines)
+    assert checks[0].status != "exact"
+
+
+def test_one_line_holding_two_expected_strings() -> None:
+    expected = [ExpectedString("benefit", "限时特惠"), ExpectedString("cta", "立即购买"),
+                ExpectedString("offer", "Mega Deal"), ExpectedString("price", "-30%")]
+    lines = [line("限时特惠立即购买", 40, 40), line("MEGA DEAL -30%", 40, 400)]
+    checks, extra = match_strings(expected, lines)
+    assert [c.status for c in checks] == ["exact"] * 4
+    assert [c.read for c in checks] == ["限时特惠", "立即购买", "MEGA DEAL", "-30%"]
+    assert extra == []
+
+
+def test_headline_spanning_into_a_line_with_a_price() -> None:
+    expected = [ExpectedString("offer", "SUMMER SALE"), ExpectedString("price", "-30%")]
+    lines = [line("SUMMER", 50, 100, height=80), line("SALE -30%", 50, 190, height=80)]
+    assert statuses(expected, lines) == {"SUMMER SALE": "exact", "-30%": "exact"}
+
+
+@pytest.mark.parametrize(
+    "expected_text, painted",
+    [
+        ("SUMMER SALE", "SUMER SALE"),
+        ("$19.99", "$19.90"),
+        ("Shop now", "Shop nwo"),
+        ("¥1,299", "¥1,289"),
+        ("€24,90", "€24,99"),
+        ("-30%", "-80%"),
+        ("限时特惠", "限时特慧"),
+        ("立即购买", "立即购卖"),
+        ("Free shipping", "Free shiping"),
+        ("满200减50", "满200减60"),
+    ],
+)
+def test_planted_typo_is_near_never_exact(expected_text: str, painted: str) -> None:
+    checks, _ = match_strings([ExpectedString("x", expected_text)], [line(painted, 40, 40)])
+    assert checks[0].status == "near"
+    assert checks[0].similarity < 100
+    assert checks[0].read == painted
+
+
+def test_typo_inside_a_longer_line_is_not_exact() -> None:
+    expected = [ExpectedString("price", "$19.99")]
+    for painted in ["Now only $19.90!", "$19.999", "$119.99", "Now $19.98 each"]:
+        checks, _ = match_strings(expected, [line(painted, 10, 10)])
+        assert checks[0].status != "exact", painted
+
+
+def test_expected_string_must_sit_on_word_boundaries() -> None:
+    expected = [ExpectedString("offer", "SALE")]
+    checks, _ = match_strings(expected, [line("WHOLESALE PRICES", 10, 10)])
+    assert checks[0].status != "exact"
+    checks, _ = match_strings(expected, [line("BIG SALE TODAY", 10, 10)])
+    assert checks[0].status == "exact"
+
+
+def test_missing_string() -> None:
+    expected = [ExpectedString("cta", "Order today")]
+    checks, extra = match_strings(expected, [line("-50%", 10, 10)])
+    assert checks[0].status == "missing"
+    assert checks[0].read is None
+    assert checks[0].boxes == []
+    assert checks[0].similarity < textcheck.NEAR_THRESHOLD
+    assert extra == ["-50%"]
+
+
+def test_each_piece_of_ocr_text_serves_one_expected_string() -> None:
+    # Only one price is painted; the other expected price must not reuse it.
+    expected = [ExpectedString("price", "$19.99"), ExpectedString("price", "$19.99")]
+    checks, _ = match_strings(expected, [line("$19.99", 10, 10)])
+    assert sorted(c.status for c in checks) == ["exact", "missing"]
+
+
+def test_near_match_prefers_the_closest_text() -> None:
+    # Both prices are one digit away; each expected string takes its own.
+    expected = [ExpectedString("price", "$19.99"), ExpectedString("price", "$24.50")]
+    lines = [line("$24.59", 10, 10), line("$19.98", 10, 300)]
+    checks, _ = match_strings(expected, lines)
+    assert [(c.status, c.read) for c in checks] == [("near", "$19.98"), ("near", "$24.59")]
+
+
+def test_extra_text_lists_text_nobody_asked_for() -> None:
+    expected = [ExpectedString("offer", "Flash Sale"), ExpectedString("price", "$5.49")]
+    lines = [line("Flash Sale ends soon", 10, 10), line("$5.49", 10, 200), line("Terms apply", 10, 600)]
+    checks, extra = match_strings(expected, lines)
+    assert [c.status for c in checks] == ["exact", "exact"]
+    assert extra == ["ends soon", "Terms apply"]
+
+
+def test_single_stray_characters_are_not_extra_text() -> None:
+    _, extra = match_strings([ExpectedString("cta", "Buy now")], [line("Buy now", 10, 10), line("_", 10, 300)])
+    assert extra == []
+
+
+def test_empty_expected_strings_are_skipped() -> None:
+    checks, _ = match_strings([ExpectedString("cta", "  "), ExpectedString("offer", "Sale")], [line("SALE", 0, 0)])
+    assert [(c.role, c.status) for c in checks] == [("offer", "exact")]
+
+
+# --------------------------------------------------------------------------
+# check_text with a stand-in engine, and the JSON shape
+# --------------------------------------------------------------------------
+
+
+class FakeOutput:
+    def __init__(self, lines: list[OcrLine]) -> None:
+        self.txts = tuple(ln.text for ln in lines)
+        self.boxes = [ln.box for ln in lines]
+        self.scores = tuple(ln.confidence for ln in lines)
+
+
+class FakeEngine:
+    """Callable like RapidOCR: returns fixed lines for any image."""
+
+    name = "fake-ocr"
+
+    def __init__(self, lines: list[OcrLine]) -> None:
+        self.lines = lines
+        self.calls = 0
+
+    def __call__(self, image) -> FakeOutput:
+        self.calls += 1
+        return FakeOutput(self.lines)
+
+
+class BrokenEngine:
+    name = "broken"
+
+    def __call__(self, image):
+        raise RuntimeError("model file corrupt")
+
+
+def blank_image():
+    from PIL import Image
+
+    return Image.new("RGB", (64, 64), "white")
+
+
+def test_check_text_scores_fraction_of_exact_strings() -> None:
+    engine = FakeEngine([line("SUMMER SALE", 0, 0), line("$19.90", 0, 200)])
+    expected = [ExpectedString("offer", "Summer Sale"), ExpectedString("price", "$19.99"),
+                ExpectedString("cta", "Shop now")]
+    result = check_text(blank_image(), expected, engine=engine)
+    assert engine.calls == 1
+    assert result.error is None
+    assert [s.status for s in result.strings] == ["exact", "near", "missing"]
+    assert result.score == pytest.approx(1 / 3)
+    assert result.total == 3 and result.exact_count == 1
+    assert result.engine == "fake-ocr"
+    assert result.seconds >= 0
+
+
+def test_check_text_with_nothing_expected_scores_one() -> None:
+    result = check_text(blank_image(), [], engine=FakeEngine([line("Hello there", 0, 0)]))
+    assert result.strings == []
+    assert result.score == 1.0
+    assert result.total == 0
+    assert result.extra_text == ["Hello there"]
+
+
+def test_check_text_reports_engine_errors_instead_of_raising() -> None:
+    result = check_text(blank_image(), [ExpectedString("cta", "Buy now")], engine=BrokenEngine())
+    assert result.error is not None and "model file corrupt" in result.error
+    assert [s.status for s in result.strings] == ["missing"]
+    assert result.score == 0.0
+
+
+def test_result_json_round_trip() -> None:
+    engine = FakeEngine([line("SUMMER", 0, 0, height=80), line("SALE", 0, 90, height=80), line("www.shop.com", 0, 600)])
+    result = check_text(blank_image(), [ExpectedString("offer", "SUMMER SALE")], engine=engine)
+    data = json.loads(json.dumps(result.to_json()))  # must be plain JSON
+    assert data["total"] == 1
+    restored = TextCheckResult.from_json(data)
+    assert restored == result
+    assert restored.strings[0].boxes == [engine.lines[0].box, engine.lines[1].box]
+
+
+# --------------------------------------------------------------------------
+# The real OCR engine
+# --------------------------------------------------------------------------
+
+
+def test_ocr_engine_is_created_once_and_shared_between_threads() -> None:
+    engines = []
+
+    def grab() -> None:
+        engines.append(textcheck.get_ocr_engine())
+
+    threads = [threading.Thread(target=grab) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(engines) == 8
+    assert all(e is engines[0] for e in engines)
+    assert textcheck.get_ocr_engine() is engines[0]
+
+
+OFFLINE_SCRIPT = textwrap.dedent(
+    """
+    import json, socket, sys
+
+    attempts = []
+
+    def blocked(*args, **kwargs):
+        attempts.append(repr(args)[:200])
+        raise OSError("network access blocked by test_ocr_runs_offline")
+
+    socket.socket.connect = blocked
+    socket.socket.connect_ex = blocked
+    socket.getaddrinfo = blocked
+    socket.create_connection = blocked
+
+    # The block itself must work, or the test proves nothing.
+    try:
+        socket.getaddrinfo("www.modelscope.cn", 443)
+    except OSError:
+        pass
+    else:
+        sys.exit("network block is not effective")
+    attempts.clear()
+
+    from PIL import Image, ImageDraw, ImageFont
+    from core.textcheck import ExpectedString, check_text
+
+    font = ImageFont.truetype(sys.argv[1], 72)
+    image = Image.new("RGB", (800, 500), (20, 20, 60))
+    draw = ImageDraw.Draw(image)
+    draw.text((60, 80), "SUMMER SALE", font=font, fill="white")
+    draw.text((60, 260), "$19.99", font=font, fill=(255, 220, 80))
+    result = check_text(image, [ExpectedString("offer", "SUMMER SALE"), ExpectedString("price", "$19.99")])
+    print(json.dumps({
+        "attempts": attempts,
+        "result": result.to_json(),
+        "streamlit_loaded": "streamlit" in sys.modules,
+    }))
+    """
+)
+
+
+def test_ocr_runs_offline_without_any_network_access(tmp_path: Path) -> None:
+    from tests.ocr_posters import FontsMissingError, find_fonts
+
+    try:
+        font_path = find_fonts()["sans-bold"][0]
+    except FontsMissingError as exc:
+        pytest.fail(str(exc))
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),  # no user caches or configs
+        "PYTHONPATH": str(REPO_ROOT),
+        "HF_HUB_OFFLINE": "1",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCRIPT, font_path],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["attempts"] == [], "OCR tried to reach the network"
+    result = report["result"]
+    assert result["error"] is None
+    assert [s["status"] for s in result["strings"]] == ["exact", "exact"]
+    assert "PP-OCRv6" in result["engine"]
+    assert report["streamlit_loaded"] is False
