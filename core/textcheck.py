@@ -43,16 +43,21 @@ from rapidfuzz.distance import Levenshtein
 
 # A string whose best fuzzy similarity (rapidfuzz ``fuzz.ratio`` on normalized
 # text, 0..100) reaches this value is reported as "near", below it "missing".
-# It only separates "near" from "missing"; "exact" never depends on it.
+# It only separates "near" from "missing"; "exact" never depends on it, so it
+# cannot produce a false "exact".
 #
-# Chosen from the accuracy set (bench/ocr_accuracy.py, see
-# bench/results/ocr_accuracy.md): planted one-character typos score
-# 66.7-95 (the lowest are short prices such as "¥88" read for "¥89": one
-# substitution in three characters), while an expected string matched
-# against a poster that does not contain it (another poster's OCR lines)
-# scores at most ~60 at the 99th percentile. 65 keeps every one-character
-# typo of a string of 3+ characters as "near" and leaves unrelated text
-# "missing".
+# Why 70 (data in bench/results/ocr_accuracy.md):
+# * One edit in a string of n normalized characters scores at least 1 - 1/n:
+#   66.7 for n = 3, 75 for n = 4, 80 for n = 5. With 70 every one-character
+#   typo of a string of 4+ characters is "near"; on the accuracy set the 48
+#   planted typos scored 66.7-94.7 and only the 3-character "¥80" (for "¥88")
+#   fell to "missing".
+# * Expected strings matched against another poster's OCR text that does not
+#   contain them score about 34 at the median and about 62 at the 95th
+#   percentile; the few at 70+ are other prices/discounts one or two
+#   characters away ("-50%" for "-30%"), which is what "near" is meant to
+#   flag. At 65, unrelated text at 66.7 would become "near" too ("now" for
+#   "Buy now", "Summer Shirt" for "SUMMER SALE", "€9" for "€129").
 NEAR_THRESHOLD: float = 70.0
 
 # Leftover OCR text that was not used by any expected string is reported in
@@ -743,6 +748,9 @@ def match_strings(
     remaining = [i for i in range(len(checkable)) if i not in results]
     best_scores: dict[int, float] = {}
     while remaining:
+        # Scores are recomputed on what is still unclaimed, so a "missing"
+        # string reports its best similarity against the text left for it.
+        best_scores = {}
         best: tuple[float, int, _Candidate, int, int] | None = None
         for index in remaining:
             key = normalize(checkable[index].text)

@@ -138,6 +138,7 @@ class PosterCase:
     texts: tuple[PlacedText, ...]
     blur: float = 0.0
     jpeg_quality: int | None = None
+    downscale: float = 1.0  # <1: rendered, shrunk by this factor and enlarged again
 
     @property
     def expected(self) -> list[ExpectedString]:
@@ -280,16 +281,20 @@ def _make_case(index: int, tag: str, rng: random.Random) -> PosterCase:
     if index in (4, 5):
         content[-1] = ("cta", "Shop now")
 
-    # About a third of the posters get one planted typo.
-    typo_slot = None
-    if index < 6 or rng.random() < 0.4:
-        forced = [k for k, (r, t) in enumerate(content) if (r, t) in FORCED_TYPOS]
-        typo_slot = forced[0] if forced and index < 6 else rng.randrange(len(content))
+    # About half of the posters get a planted typo, some of them two.
+    typo_slots: set[int] = set()
+    forced = [k for k, (r, t) in enumerate(content) if (r, t) in FORCED_TYPOS]
+    if index < 6 and forced:
+        typo_slots.add(forced[0])
+    elif rng.random() < 0.5:
+        typo_slots.add(rng.randrange(len(content)))
+    if typo_slots and rng.random() < 0.25:
+        typo_slots.add(rng.randrange(len(content)))
 
     texts: list[PlacedText] = []
     for slot, (role, expected) in enumerate(content):
         rendered = expected
-        if slot == typo_slot:
+        if slot in typo_slots:
             rendered = FORCED_TYPOS.get((role, expected)) or _plant_typo(expected, rng)
             assert normalize(rendered) != normalize(expected), (expected, rendered)
         has_cjk = any("\u4e00" <= c <= "\u9fff" for c in rendered)
@@ -305,12 +310,16 @@ def _make_case(index: int, tag: str, rng: random.Random) -> PosterCase:
             two_lines = " " in rendered and rng.random() < 0.5
             lines = _split_two_lines(rendered) if two_lines else (rendered,)
         else:
-            size = rng.randint(40, 72) if not hard else rng.randint(30, 60)
+            size = rng.randint(40, 72) if not hard else rng.randint(22, 56)
             if role == "price":
                 size = int(size * 1.3)
             lines = (rendered,)
 
         text_color = rng.choice(LIGHT_TEXT if dark else DARK_TEXT)
+        if hard and rng.random() < 0.25:
+            # Low contrast: grey text, still about 60-100 luminance levels
+            # away from the background band.
+            text_color = (180, 180, 175) if dark else (95, 95, 100)
         button = None
         if role == "cta" and rng.random() < 0.7:
             button = rng.choice(BUTTON_COLORS)
@@ -320,7 +329,7 @@ def _make_case(index: int, tag: str, rng: random.Random) -> PosterCase:
         stroke = None
         if hard and button is None and rng.random() < 0.4:
             stroke = (0, 0, 0) if dark else (255, 255, 255)
-        angle = rng.uniform(-4.0, 4.0) if hard and rng.random() < 0.6 else 0.0
+        angle = rng.uniform(-8.0, 8.0) if hard and rng.random() < 0.6 else 0.0
         texts.append(PlacedText(role, expected, rendered, lines, font, size, text_color, button, stroke, angle))
 
     if hard and rng.random() < 0.35:
@@ -330,18 +339,21 @@ def _make_case(index: int, tag: str, rng: random.Random) -> PosterCase:
 
     if hard:
         background = rng.choice(["busy", "photo", "photo"])
-        blur = rng.choice([0.0, 0.6, 0.9, 1.2])
+        blur = rng.choice([0.0, 0.6, 0.9, 1.2, 1.6])
         jpeg_quality = rng.choice([30, 40, 50, 65])
+        # Some hard posters are generated small and upscaled (soft edges).
+        downscale = rng.choice([1.0, 1.0, 0.6, 0.5])
     else:
         background = rng.choice(["solid", "gradient"])
         blur = 0.0
         jpeg_quality = rng.choice([None, 92])
+        downscale = 1.0
 
     return PosterCase(
         name=f"{tag}-{index:02d}{'-zh' if chinese else ''}",
         tag=tag, seed=rng.randrange(2**31), width=width, height=height,
         background=background, dark=dark, align=rng.choice(["center", "left"]),
-        texts=tuple(texts), blur=blur, jpeg_quality=jpeg_quality,
+        texts=tuple(texts), blur=blur, jpeg_quality=jpeg_quality, downscale=downscale,
     )
 
 
@@ -460,6 +472,9 @@ def render_poster(case: PosterCase) -> Image.Image:
         y += block.height + gap
 
     image = poster.convert("RGB")
+    if case.downscale < 1.0:
+        small = (int(case.width * case.downscale), int(case.height * case.downscale))
+        image = image.resize(small, Image.BILINEAR).resize((case.width, case.height), Image.BICUBIC)
     if case.blur:
         image = image.filter(ImageFilter.GaussianBlur(radius=case.blur))
     if case.jpeg_quality:
@@ -556,19 +571,21 @@ def summarize(outcomes: list[CaseOutcome]) -> dict[str, Any]:
     return summary
 
 
-def impostor_similarities(outcomes: list[CaseOutcome]) -> list[float]:
-    """Best similarity of strings matched against a poster that lacks them.
+def impostor_matches(outcomes: list[CaseOutcome]) -> list[tuple[str, str | None, float]]:
+    """(expected, read, similarity) for strings matched against a poster that lacks them.
 
     Each poster's expected strings are matched against the OCR lines of the
-    next poster of the same script; strings painted on that poster as well
-    are skipped. This is the score distribution the "near" threshold must
-    stay above.
+    poster four places on (same position in the 4-cycle, so the same script);
+    strings that poster also asked for or painted (even with a typo) are
+    skipped. This is the score distribution the "near" threshold must stay
+    above.
     """
-    scores = []
+    matches = []
     for i, outcome in enumerate(outcomes):
-        other = outcomes[(i + 4) % len(outcomes)]  # same position in the 4-cycle: same script
+        other = outcomes[(i + 4) % len(outcomes)]
         painted = {normalize(t.rendered) for t in other.case.texts}
+        painted |= {normalize(t.expected) for t in other.case.texts}
         expected = [e for e in outcome.case.expected if normalize(e.text) not in painted]
         strings, _ = match_strings(expected, other.lines)
-        scores.extend(s.similarity for s in strings)
-    return scores
+        matches.extend((s.expected, s.read, s.similarity) for s in strings)
+    return matches
