@@ -45,8 +45,11 @@ sidebar_panel(studio)
 navigation = st.navigation(
     [
         st.Page(home, title="Home", icon=":material/home:", default=True),
+        st.Page("pages/brief.py", title="Brief", icon=":material/description:"),
         st.Page("pages/compose.py", title="Compose", icon=":material/palette:"),
         st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/brand_kits.py", title="Brand kits", icon=":material/style:"),
     ]
 )
 navigation.run()

@@ -10,10 +10,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from PIL import Image
+
 from core import demo_models
+from core.brief import DEFAULT_MAX_NEW_TOKENS, DEMO_MAX_NEW_TOKENS, VLHolder, run_brief
 from core.engine import load_pipeline, load_tokenizer
 from core.jobs import JobRunner
 from core.settings import Settings
+from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, open_database
 from storage.files import ImageStore
 
@@ -62,6 +66,10 @@ class Studio:
         )
         self._tokenizer = None
         self._tokenizer_lock = threading.Lock()
+        # One brief at a time per process: two VL models loading at once would double the
+        # memory the transient load is meant to save.
+        self.brief_lock = threading.Lock()
+        self.vl_holder = VLHolder() if settings.keep_vl_warm else None
         if start_worker:
             self.runner.start()
 
@@ -73,6 +81,47 @@ class Studio:
             if self._tokenizer is None:
                 self._tokenizer = load_tokenizer(self.models.image_model)
             return self._tokenizer
+
+    def write_brief(
+        self,
+        draft_image: Image.Image,
+        original_name: str,
+        language: str,
+        notes: str,
+        on_stage=None,
+        max_new_tokens: int | None = None,
+    ) -> BriefRecord:
+        """Run the VL brief on a prepared draft, then store the draft and the brief. Nothing
+        is stored when the run fails."""
+        if max_new_tokens is None:
+            max_new_tokens = DEMO_MAX_NEW_TOKENS if self.models.demo else DEFAULT_MAX_NEW_TOKENS
+        with self.brief_lock:
+            result = run_brief(
+                self.models.vl_model,
+                self.models.vl_model_id,
+                draft_image,
+                self.settings.device,
+                language=language,
+                notes=notes,
+                max_new_tokens=max_new_tokens,
+                on_stage=on_stage,
+                holder=self.vl_holder,
+            )
+        draft = save_draft(self.db, self.store, draft_image, original_name)
+        timings = {**result.timings, "new_tokens": result.new_tokens, "prompt_tokens": result.prompt_tokens}
+        return save_brief(
+            self.db,
+            draft_id=draft.id,
+            model_id=result.model_id,
+            language=language,
+            notes=notes,
+            raw_text=result.raw_text,
+            sections=result.parsed.sections,
+            missing=result.parsed.missing,
+            truncated=result.truncated,
+            timings=timings,
+            memory=result.memory,
+        )
 
     def close(self) -> None:
         self.runner.stop()

@@ -9,11 +9,15 @@ import streamlit as st
 from core.compose import MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.presets import DEFAULT_PRESET, PRESETS
 from core.prompting import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
-from pages.shared import get_studio, persistent_form
+from core.brief_sections import compact_brief
+from pages.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
+from pages.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage import jobs as job_rows
+from storage.briefs import get_brief, list_briefs
 from storage.models import FINISHED_STATUSES
 
 logger = logging.getLogger(__name__)
+require_app_shell()
 studio = get_studio()
 
 # Widget defaults live in session_state so other pages (a saved brief, "edit and rerun")
@@ -30,6 +34,7 @@ DEFAULTS = {
     "compose_style": "",
     "compose_language": "en",
     "compose_brief": "",
+    "compose_brief_id": None,  # a saved brief from the Brief page; None = free text
     "compose_preset": DEFAULT_PRESET,
     "compose_draft_size": False,
     "compose_steps": 40,
@@ -37,10 +42,14 @@ DEFAULTS = {
     "compose_seed": "",
     "compose_variants": 1,
     "compose_negative": DEFAULT_NEGATIVE_PROMPT,
+    "compose_brand_kit": None,  # a brand kit id; applying one fills defaults and the block below
+    "compose_brand_block": "",
 }
 persistent_form("compose", DEFAULTS)
 
 st.title("Compose a poster")
+rerun_notice()
+recipe_import_section(studio)
 
 left, right = st.columns([3, 2], gap="large")
 
@@ -60,12 +69,32 @@ with left:
     c1.selectbox("Tone", list(TONES), key="compose_tone")
     c2.radio("Language", list(LANGUAGES), format_func=LANGUAGES.get, key="compose_language", horizontal=True)
     st.text_input("Style keywords", key="compose_style", placeholder="soft gradient, studio lighting, glassmorphism")
-    st.text_area(
-        "Brief (optional)",
-        key="compose_brief",
-        height=100,
-        help="A design brief to follow: free text for now, or written for you from a draft on the Brief page.",
+    brand_kit_section(studio)
+    saved_briefs = {record.id: record for record in list_briefs(studio.db)}
+    if st.session_state.compose_brief_id is not None and st.session_state.compose_brief_id not in saved_briefs:
+        # A brief picked from the Brief page may be older than the 50 listed; fetch it too.
+        picked = get_brief(studio.db, st.session_state.compose_brief_id)
+        if picked is not None:
+            saved_briefs[picked.id] = picked
+        else:
+            st.session_state.compose_brief_id = None
+    st.selectbox(
+        "Brief",
+        [None, *saved_briefs],
+        format_func=lambda i: "Free text (or none)"
+        if i is None
+        else f"Brief #{i} · {saved_briefs[i].created_at:%Y-%m-%d %H:%M} · {compact_brief(saved_briefs[i].current_sections, 60)}",
+        key="compose_brief_id",
+        help="Saved briefs come from the Brief page; pick one, or write free text.",
     )
+    chosen_brief = saved_briefs.get(st.session_state.compose_brief_id)
+    if chosen_brief is None:
+        st.text_area("Brief text (optional)", key="compose_brief", height=100)
+    else:
+        c1, c2 = st.columns([1, 3])
+        c1.image(thumb_path(studio, chosen_brief.draft_thumb_path))
+        c2.caption("Folded into the prompt as:")
+        c2.write(compact_brief(chosen_brief.current_sections, language=chosen_brief.language) or "(this brief is empty)")
 
     st.subheader("Format")
     c1, c2 = st.columns([2, 1])
@@ -116,13 +145,20 @@ def read_request() -> ComposeRequest:
         language=state.compose_language,
         preset_key=state.compose_preset,
         draft_size=state.compose_draft_size,
-        brief_text=state.compose_brief,
+        brief_text=(
+            compact_brief(chosen_brief.current_sections, language=chosen_brief.language)
+            if chosen_brief is not None
+            else state.compose_brief
+        ),
+        brief_id=chosen_brief.id if chosen_brief is not None else None,
         steps=int(state.compose_steps),
         true_cfg_scale=float(state.compose_cfg),
         seed=seed,
         variants=int(state.compose_variants),
         negative_prompt=state.compose_negative,
         parent_job_id=state.get("compose_parent_job_id"),
+        brand_block=state.compose_brand_block,
+        brand_kit_id=state.compose_brand_kit,
     )
 
 

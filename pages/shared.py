@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import runpy
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,6 +18,23 @@ DEMO_BANNER = (
     "else (prompts, jobs, gallery, history) works as it will with the real models. "
     "See the README to use the real ones."
 )
+
+
+HOME = Path(__file__).resolve().parents[1] / "Home.py"
+
+
+def require_app_shell() -> None:
+    """Run this page inside Home.py's shell (navigation, sidebar, demo banner).
+
+    After a server start, Streamlit sees a `pages/` folder and serves the very first deep
+    link (say /compose) in its old multipage mode: it runs the page file alone, without
+    Home.py. Home.py's `st.navigation` switches the server to the new mode for good, so
+    handing over to it once is enough; it then runs the requested page itself."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(HOME), run_name="__main__")
+        st.stop()
 
 
 @st.cache_resource(show_spinner="Starting the studio (first start builds the demo models)…")

@@ -127,3 +127,22 @@ def test_compose_generate_gallery_in_a_real_browser(server):
         finally:
             browser.close()
     assert (ARTIFACTS / "compose.png").stat().st_size > 10_000
+
+
+def test_deep_link_after_a_restart_gets_the_full_app(server):
+    """The first visit after a server start may be a bookmark such as /gallery; it must still
+    get the navigation, the sidebar panel and the demo banner."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{server}/gallery")
+            expect(page.get_by_role("heading", name="Gallery")).to_be_visible(timeout=90_000)
+            expect(page.get_by_text("Demo models: images are noise.")).to_be_visible()
+            expect(page.get_by_text("Process RAM")).to_be_visible()
+            expect(page.get_by_role("link", name="Brief")).to_be_visible()
+            expect(page.get_by_role("link", name="shared")).to_have_count(0)
+        finally:
+            browser.close()

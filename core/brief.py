@@ -1,0 +1,235 @@
+"""The design brief: Qwen2.5-VL reads a draft and writes seven sections.
+
+The VL model is loaded 4-bit (NF4, bf16 compute) for each brief and freed right after, so
+it never competes with the warm Qwen-Image pipeline for GPU memory. A setting may keep it
+warm on big GPUs (`VLHolder`).
+
+Three defects of the seed are fixed here: only the *new* tokens are decoded (the seed's
+brief started with its own chat prompt), the token budget fits all seven sections (the
+seed stopped at 220), and a brief cut off by that budget is detected and marked truncated.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import psutil
+import torch
+from PIL import Image
+
+from core.brief_prompt import BRIEF_PROMPT_VERSION, build_brief_messages
+from core.brief_sections import ParsedBrief, parse_brief
+
+DEFAULT_MAX_NEW_TOKENS = 1024  # seven concrete sections run 400-800 tokens; 1024 leaves headroom
+# The demo VL model writes random tokens until the limit (~45 ms a token on two CPU cores),
+# so demo briefs stop at 256 and come back marked truncated rather than after a minute.
+DEMO_MAX_NEW_TOKENS = 256
+GIB = 1024**3
+
+# Stages reported to the UI, in order.
+STAGE_LOADING = "Loading the model (4-bit)"
+STAGE_READING = "Reading the draft"
+STAGE_WRITING = "Writing the brief"
+STAGE_PARSING = "Parsing the seven sections"
+STAGE_FREEING = "Freeing memory"
+
+
+@dataclass
+class BriefResult:
+    raw_text: str
+    parsed: ParsedBrief
+    truncated: bool
+    new_tokens: int
+    prompt_tokens: int
+    model_id: str
+    language: str
+    prompt_version: str = BRIEF_PROMPT_VERSION
+    timings: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)
+
+
+@dataclass
+class LoadedVL:
+    model: object
+    processor: object
+    quantized: bool
+
+
+class VLHolder:
+    """Keeps one loaded VL model between briefs when the user asked for it (big GPUs).
+    Without it, every brief loads and frees its own copy."""
+
+    def __init__(self) -> None:
+        self.loaded: LoadedVL | None = None
+        self.lock = threading.Lock()
+
+
+def quantization_config():
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
+def load_vl(model: str, device: str, quantize: bool = True) -> LoadedVL:
+    """`from_pretrained` for the hub id, a local folder or the demo checkpoint alike."""
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+    kwargs: dict = {"dtype": torch.bfloat16}
+    if quantize:
+        kwargs["quantization_config"] = quantization_config()
+        kwargs["device_map"] = {"": 0} if device == "cuda" else {"": "cpu"}
+    vl_model = Qwen2_5_VLForConditionalGeneration.from_pretrained(model, **kwargs)
+    if not quantize:
+        vl_model.to(device)
+    vl_model.eval()
+    processor = AutoProcessor.from_pretrained(model)
+    return LoadedVL(model=vl_model, processor=processor, quantized=quantize)
+
+
+def memory_snapshot() -> dict:
+    snapshot = {"process_rss_gib": round(psutil.Process(os.getpid()).memory_info().rss / GIB, 3)}
+    if torch.cuda.is_available():
+        snapshot["gpu_allocated_gib"] = round(torch.cuda.memory_allocated() / GIB, 3)
+        snapshot["gpu_reserved_gib"] = round(torch.cuda.memory_reserved() / GIB, 3)
+    return snapshot
+
+
+def release_memory() -> None:
+    """Give freed memory back: Python objects, the CUDA caching allocator, and glibc's heap
+    (which otherwise keeps the freed model pages and the process RSS stays high)."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc (macOS, musl): nothing to trim
+
+
+def write_brief(
+    loaded: LoadedVL,
+    image: Image.Image,
+    language: str,
+    notes: str,
+    max_new_tokens: int,
+    on_stage: Callable[[str], None],
+) -> tuple[str, int, int, bool, dict]:
+    """Chat template -> vision inputs -> generate -> decode the new tokens only."""
+    from qwen_vl_utils import process_vision_info
+
+    timings = {}
+    start = time.perf_counter()
+    on_stage(STAGE_READING)
+    messages = build_brief_messages(image, language=language, notes=notes)
+    text = loaded.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    image_inputs, video_inputs = process_vision_info(messages)
+    inputs = loaded.processor(text=[text], images=image_inputs, videos=video_inputs, padding=True, return_tensors="pt")
+    inputs = inputs.to(loaded.model.device)
+    timings["prepare_s"] = round(time.perf_counter() - start, 3)
+
+    on_stage(STAGE_WRITING)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        output_ids = loaded.model.generate(
+            **inputs,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,  # a brief is a review, not a creative sample: same draft, same brief
+            repetition_penalty=1.05,
+        )
+    timings["generate_s"] = round(time.perf_counter() - start, 3)
+
+    prompt_tokens = inputs["input_ids"].shape[1]
+    eos_ids = loaded.model.generation_config.eos_token_id
+    eos_ids = set(eos_ids if isinstance(eos_ids, (list, tuple)) else [eos_ids])
+    raw_text, new_tokens, truncated = decode_new_tokens(
+        loaded.processor, output_ids[0], prompt_tokens, max_new_tokens, eos_ids
+    )
+    return raw_text, new_tokens, int(prompt_tokens), truncated, timings
+
+
+def decode_new_tokens(processor, sequence, prompt_tokens: int, max_new_tokens: int, eos_ids: set[int]):
+    """`generate` returns the prompt followed by the answer; only the answer is the brief.
+    It is truncated when it used the whole budget without the model ending it."""
+    new_ids = sequence[prompt_tokens:]
+    ended_by_model = len(new_ids) > 0 and int(new_ids[-1]) in eos_ids
+    truncated = len(new_ids) >= max_new_tokens and not ended_by_model
+    text = processor.decode(new_ids, skip_special_tokens=True).strip()
+    return text, int(len(new_ids)), truncated
+
+
+def run_brief(
+    model: str,
+    model_id: str,
+    image: Image.Image,
+    device: str,
+    language: str = "en",
+    notes: str = "",
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    on_stage: Callable[[str], None] | None = None,
+    holder: VLHolder | None = None,
+    loader: Callable[[str, str], LoadedVL] | None = None,
+) -> BriefResult:
+    """Write one brief. Loads the VL model, runs it, and frees it again unless `holder`
+    keeps it warm. Memory is measured before and after and returned with the result."""
+    on_stage = on_stage or (lambda stage: None)
+    loader = loader or (lambda path, dev: load_vl(path, dev))
+    timings: dict = {}
+    total_start = time.perf_counter()
+    memory = {"before": memory_snapshot()}
+
+    loaded = holder.loaded if holder is not None else None
+    if loaded is None:
+        on_stage(STAGE_LOADING)
+        start = time.perf_counter()
+        loaded = loader(model, device)
+        timings["load_s"] = round(time.perf_counter() - start, 3)
+        if holder is not None:
+            holder.loaded = loaded
+    else:
+        timings["load_s"] = 0.0
+    memory["loaded"] = memory_snapshot()
+
+    try:
+        raw_text, new_tokens, prompt_tokens, truncated, step_timings = write_brief(
+            loaded, image, language, notes, max_new_tokens, on_stage
+        )
+        timings.update(step_timings)
+    finally:
+        if holder is None:
+            on_stage(STAGE_FREEING)
+            start = time.perf_counter()
+            # Drop every reference, then release: the caller's weakref to the model dies here.
+            loaded.model = None
+            loaded.processor = None
+            del loaded
+            release_memory()
+            timings["free_s"] = round(time.perf_counter() - start, 3)
+
+    on_stage(STAGE_PARSING)
+    parsed = parse_brief(raw_text, language=language)
+    memory["after"] = memory_snapshot()
+    memory["freed"] = {
+        key: round(memory["loaded"][key] - memory["after"][key], 3) for key in memory["after"] if key in memory["loaded"]
+    }
+    timings["total_s"] = round(time.perf_counter() - total_start, 3)
+    return BriefResult(
+        raw_text=raw_text,
+        parsed=parsed,
+        truncated=truncated,
+        new_tokens=new_tokens,
+        prompt_tokens=prompt_tokens,
+        model_id=model_id,
+        language=language,
+        timings=timings,
+        memory=memory,
+    )
