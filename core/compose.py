@@ -139,6 +139,7 @@ def submit(
         brief_id=request.brief_id,
         brief_text=request.brief_text,
         brand_kit_id=request.brand_kit_id,
+        brand_block=clean_text(request.brand_block),
         prompt=recipe.built.prompt,
         negative_prompt=recipe.built.negative_prompt,
         exact_strings=[{"role": s.role, "text": s.text} for s in recipe.built.exact_strings],

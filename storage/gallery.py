@@ -9,7 +9,11 @@ from sqlalchemy import func, or_, select
 
 from storage.db import Database
 from storage.files import ImageStore
-from storage.models import Brief, Job, Poster, Prompt
+from storage.models import BrandKit, Brief, Job, Poster, Prompt, Review
+from storage.reviews import standing_review_ids
+
+# Verdicts that keep a poster off the shortlist while any reviewer's standing review says so.
+BLOCKING_VERDICTS = ("changes", "reject")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,13 @@ class GalleryFilter:
     status: str | None = "done"  # a job status; None = every job, drawn or not
     text: str = ""  # searched in the product name and the prompt
     variant_group: str | None = None
+    # Review filters. They match posters only (a failed job has nothing to review), and they
+    # read each reviewer's standing (newest) review.
+    verdict: str | None = None  # some reviewer's standing verdict is this
+    min_rating: float | None = None  # average standing rating at least this
+    reviewer: str | None = None  # reviewed by this person
+    not_reviewed_by: str | None = None  # no review yet from this person ("not yet reviewed by me")
+    shortlist: bool = False  # approved by someone, and nobody's standing verdict is changes/reject
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class PosterDetail:
     brief_id: int | None
     brief_text: str
     brand_kit_id: int | None
+    brand_block: str
     preset_key: str
     draft_size: bool
     steps: int
@@ -80,6 +92,42 @@ class PosterDetail:
     variant_group: str = ""
     variant_index: int = 0
     brief_sections: dict | None = None
+    brand_kit_name: str | None = None  # None when no kit was used, or it was deleted since
+    text_score: float | None = None
+    prompt_id: int = 0  # the prompts row (shared by the jobs of one variant set)
+
+
+def _standing():
+    return select(Review.poster_id, Review.rating, Review.verdict).where(Review.id.in_(standing_review_ids())).subquery()
+
+
+def _review_filtered(query, filters: GalleryFilter):
+    if filters.verdict:
+        standing = _standing()
+        query = query.where(Poster.id.in_(select(standing.c.poster_id).where(standing.c.verdict == filters.verdict)))
+    if filters.min_rating:
+        standing = _standing()
+        query = query.where(
+            Poster.id.in_(
+                select(standing.c.poster_id)
+                .group_by(standing.c.poster_id)
+                .having(func.avg(standing.c.rating) >= filters.min_rating)
+            )
+        )
+    if filters.reviewer:
+        query = query.where(Poster.id.in_(select(Review.poster_id).where(Review.reviewer == filters.reviewer)))
+    if filters.not_reviewed_by:
+        query = query.where(
+            Poster.id.is_not(None),
+            Poster.id.not_in(select(Review.poster_id).where(Review.reviewer == filters.not_reviewed_by)),
+        )
+    if filters.shortlist:
+        standing = _standing()
+        query = query.where(
+            Poster.id.in_(select(standing.c.poster_id).where(standing.c.verdict == "approve")),
+            Poster.id.not_in(select(standing.c.poster_id).where(standing.c.verdict.in_(BLOCKING_VERDICTS))),
+        )
+    return query
 
 
 def _filtered(query, filters: GalleryFilter):
@@ -95,7 +143,7 @@ def _filtered(query, filters: GalleryFilter):
     if text:
         pattern = f"%{text.lower()}%"
         query = query.where(or_(func.lower(Prompt.product_name).like(pattern), func.lower(Prompt.prompt).like(pattern)))
-    return query
+    return _review_filtered(query, filters)
 
 
 def list_posters(
@@ -115,26 +163,7 @@ def list_posters(
             .offset((page - 1) * page_size)
             .limit(page_size)
         ).all()
-        cards = [
-            PosterCard(
-                id=poster.id if poster else None,
-                job_id=job.id,
-                thumb_path=poster.thumb_path if poster else None,
-                product_name=prompt.product_name,
-                preset_key=job.preset_key,
-                language=prompt.language,
-                seed=job.seed,
-                status=job.status,
-                seconds=(job.timings or {}).get("total_s"),
-                width=job.width,
-                height=job.height,
-                variant_group=job.variant_group,
-                created_at=job.created_at,
-                text_score=poster.text_score if poster else None,
-                error=job.error,
-            )
-            for job, poster, prompt in rows
-        ]
+        cards = [_card(job, poster, prompt) for job, poster, prompt in rows]
     return cards, total
 
 
@@ -149,48 +178,171 @@ def get_poster(db: Database, poster_id: int) -> PosterDetail | None:
         if row is None:
             return None
         poster, job, prompt = row
-        brief_sections = None
-        if prompt.brief_id is not None:
-            brief = session.get(Brief, prompt.brief_id)
-            if brief is not None:
-                brief_sections = dict(brief.edited_sections or brief.sections or {})
-        return PosterDetail(
-            id=poster.id,
-            job_id=job.id,
-            path=poster.path,
-            thumb_path=poster.thumb_path,
-            sha256=poster.sha256,
-            width=poster.width,
-            height=poster.height,
-            created_at=poster.created_at,
-            text_check=poster.text_check,
-            product=dict(prompt.product or {}),
-            tone=prompt.tone,
-            style_keywords=prompt.style_keywords,
-            language=prompt.language,
-            prompt=prompt.prompt,
-            negative_prompt=prompt.negative_prompt,
-            exact_strings=list(prompt.exact_strings or []),
-            token_count=prompt.token_count,
-            max_sequence_length=prompt.max_sequence_length,
-            builder_version=prompt.builder_version,
-            brief_id=prompt.brief_id,
-            brief_text=prompt.brief_text,
-            brand_kit_id=prompt.brand_kit_id,
-            preset_key=job.preset_key,
-            draft_size=job.draft_size,
-            steps=job.steps,
-            true_cfg_scale=job.true_cfg_scale,
-            seed=job.seed,
-            model_id=job.model_id,
-            demo_models=job.demo_models,
-            strategy=job.strategy,
-            timings=dict(job.timings or {}),
-            parent_job_id=job.parent_job_id,
-            variant_group=job.variant_group,
-            variant_index=job.variant_index,
-            brief_sections=brief_sections,
-        )
+        return _detail(session, poster, job, prompt)
+
+
+def _detail(session, poster: Poster, job: Job, prompt: Prompt) -> PosterDetail:
+    brief_sections = None
+    if prompt.brief_id is not None:
+        brief = session.get(Brief, prompt.brief_id)
+        if brief is not None:
+            brief_sections = dict(brief.edited_sections or brief.sections or {})
+    kit_name = None
+    if prompt.brand_kit_id is not None:
+        kit = session.get(BrandKit, prompt.brand_kit_id)
+        kit_name = kit.name if kit is not None else None
+    return PosterDetail(
+        id=poster.id,
+        job_id=job.id,
+        path=poster.path,
+        thumb_path=poster.thumb_path,
+        sha256=poster.sha256,
+        width=poster.width,
+        height=poster.height,
+        created_at=poster.created_at,
+        text_check=poster.text_check,
+        product=dict(prompt.product or {}),
+        tone=prompt.tone,
+        style_keywords=prompt.style_keywords,
+        language=prompt.language,
+        prompt=prompt.prompt,
+        negative_prompt=prompt.negative_prompt,
+        exact_strings=list(prompt.exact_strings or []),
+        token_count=prompt.token_count,
+        max_sequence_length=prompt.max_sequence_length,
+        builder_version=prompt.builder_version,
+        brief_id=prompt.brief_id,
+        brief_text=prompt.brief_text,
+        brand_kit_id=prompt.brand_kit_id,
+        brand_block=prompt.brand_block or "",
+        preset_key=job.preset_key,
+        draft_size=job.draft_size,
+        steps=job.steps,
+        true_cfg_scale=job.true_cfg_scale,
+        seed=job.seed,
+        model_id=job.model_id,
+        demo_models=job.demo_models,
+        strategy=job.strategy,
+        timings=dict(job.timings or {}),
+        parent_job_id=job.parent_job_id,
+        variant_group=job.variant_group,
+        variant_index=job.variant_index,
+        brief_sections=brief_sections,
+        brand_kit_name=kit_name,
+        text_score=poster.text_score,
+        prompt_id=prompt.id,
+    )
+
+
+def get_posters(db: Database, poster_ids: list[int]) -> list[PosterDetail]:
+    """Several posters' details in the order asked; ids that no longer exist are left out."""
+    if not poster_ids:
+        return []
+    with db.session() as session:
+        rows = session.execute(
+            select(Poster, Job, Prompt)
+            .join(Job, Poster.job_id == Job.id)
+            .join(Prompt, Job.prompt_id == Prompt.id)
+            .where(Poster.id.in_(poster_ids))
+        ).all()
+        details = {poster.id: _detail(session, poster, job, prompt) for poster, job, prompt in rows}
+    return [details[i] for i in poster_ids if i in details]
+
+
+def poster_ids_matching(db: Database, filters: GalleryFilter, limit: int) -> tuple[list[int], int]:
+    """Ids of the posters the filters match, newest first (at most `limit`), and how many
+    match in all. The zip of 'the current selection' uses it."""
+    filters = GalleryFilter(**{**filters.__dict__, "status": "done"})  # only drawn posters export
+    with db.session() as session:
+        base = select(Poster.id).join(Job, Poster.job_id == Job.id).join(Prompt, Job.prompt_id == Prompt.id)
+        count_query = select(func.count(Poster.id)).join(Job, Poster.job_id == Job.id).join(Prompt, Job.prompt_id == Prompt.id)
+        total = session.scalar(_filtered(count_query, filters)) or 0
+        ids = session.scalars(
+            _filtered(base, filters).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+        ).all()
+    return list(ids), total
+
+
+@dataclass(frozen=True)
+class VariantSet:
+    """One batch of variants: the jobs one Generate (or one rerun) queued together."""
+
+    variant_group: str
+    product_name: str
+    preset_key: str
+    prompt_id: int
+    created_at: datetime
+    cards: list[PosterCard]  # every job of the set, drawn or not, in variant order
+
+
+def _card(job: Job, poster: Poster | None, prompt: Prompt) -> PosterCard:
+    return PosterCard(
+        id=poster.id if poster else None,
+        job_id=job.id,
+        thumb_path=poster.thumb_path if poster else None,
+        product_name=prompt.product_name,
+        preset_key=job.preset_key,
+        language=prompt.language,
+        seed=job.seed,
+        status=job.status,
+        seconds=(job.timings or {}).get("total_s"),
+        width=job.width,
+        height=job.height,
+        variant_group=job.variant_group,
+        created_at=job.created_at,
+        text_score=poster.text_score if poster else None,
+        error=job.error,
+    )
+
+
+def list_variant_sets(
+    db: Database, filters: GalleryFilter = GalleryFilter(), page: int = 1, page_size: int = 5
+) -> tuple[list[VariantSet], int]:
+    """One page of variant sets, newest first: a set matches when any of its jobs matches
+    the filters, and then shows all of its jobs (its failed variants too)."""
+    page = max(page, 1)
+    matching = _filtered(
+        select(Job.variant_group, func.max(Job.created_at).label("newest"))
+        .outerjoin(Poster, Poster.job_id == Job.id)
+        .join(Prompt, Job.prompt_id == Prompt.id),
+        filters,
+    ).group_by(Job.variant_group)
+    with db.session() as session:
+        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+        groups = [
+            row.variant_group
+            for row in session.execute(
+                matching.order_by(func.max(Job.created_at).desc()).offset((page - 1) * page_size).limit(page_size)
+            ).all()
+        ]
+        sets = [_variant_set(session, group) for group in groups]
+    return [s for s in sets if s is not None], total
+
+
+def _variant_set(session, group: str) -> VariantSet | None:
+    rows = session.execute(
+        select(Job, Poster, Prompt)
+        .outerjoin(Poster, Poster.job_id == Job.id)
+        .join(Prompt, Job.prompt_id == Prompt.id)
+        .where(Job.variant_group == group)
+        .order_by(Job.variant_index, Job.id)
+    ).all()
+    if not rows:
+        return None
+    first_job, _, first_prompt = rows[0]
+    return VariantSet(
+        variant_group=group,
+        product_name=first_prompt.product_name,
+        preset_key=first_job.preset_key,
+        prompt_id=first_prompt.id,
+        created_at=min(job.created_at for job, _, _ in rows),
+        cards=[_card(job, poster, prompt) for job, poster, prompt in rows],
+    )
+
+
+def get_variant_set(db: Database, group: str) -> VariantSet | None:
+    with db.session() as session:
+        return _variant_set(session, group)
 
 
 def delete_poster(db: Database, store: ImageStore, poster_id: int) -> bool:
@@ -224,3 +376,8 @@ def delete_poster(db: Database, store: ImageStore, poster_id: int) -> bool:
 def count_posters(db: Database) -> int:
     with db.session() as session:
         return session.scalar(select(func.count(Poster.id))) or 0
+
+
+def brief_exists(db: Database, brief_id: int) -> bool:
+    with db.session() as session:
+        return session.get(Brief, brief_id) is not None

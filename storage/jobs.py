@@ -43,6 +43,7 @@ class NewPrompt:
     token_count: int
     max_sequence_length: int
     builder_version: str
+    brand_block: str = ""  # the brand kit's text as folded into the prompt
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def enqueue(db: Database, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> tupl
             brief_id=new_prompt.brief_id,
             brief_text=new_prompt.brief_text,
             brand_kit_id=new_prompt.brand_kit_id,
+            brand_block=new_prompt.brand_block,
             prompt=new_prompt.prompt,
             negative_prompt=new_prompt.negative_prompt,
             exact_strings=new_prompt.exact_strings,

@@ -94,6 +94,9 @@ class Prompt(Base):
     brief_id: Mapped[int | None] = mapped_column(ForeignKey("briefs.id"), nullable=True)
     brief_text: Mapped[str] = mapped_column(Text, default="")
     brand_kit_id: Mapped[int | None] = mapped_column(ForeignKey("brand_kits.id"), nullable=True)
+    # The kit's text as it was folded into the prompt. Kept apart from the kit so an edit and
+    # rerun (or a PNG import on another install) rebuilds the same prompt after the kit changed.
+    brand_block: Mapped[str] = mapped_column(Text, default="")
     prompt: Mapped[str] = mapped_column(Text)
     negative_prompt: Mapped[str] = mapped_column(Text)
     exact_strings: Mapped[list] = mapped_column(JSON, default=list)  # [{"role": ..., "text": ...}]
@@ -111,6 +114,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_variant_group", "variant_group"),
+        Index("ix_jobs_created", "created_at"),
+        Index("ix_jobs_parent_job_id", "parent_job_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,6 +175,9 @@ class Review(Base):
     """One reviewer's verdict. Reviews are only ever added, never overwritten."""
 
     __tablename__ = "reviews"
+    # A reviewer's standing verdict is their newest row per poster (max id per poster and
+    # reviewer); this index serves that and the reviewer filters.
+    __table_args__ = (Index("ix_reviews_reviewer_poster", "reviewer", "poster_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     poster_id: Mapped[int] = mapped_column(ForeignKey("posters.id"), index=True)
