@@ -80,7 +80,7 @@ def test_compose_generate_then_gallery(app_studio):
     assert [s.seed for s in states] == [1234, 1235]
 
     at.run()  # the page shows the finished variants with their seed and time
-    links = [el for el in at.get("page_link")]
+    links = [el for el in at.get("page_link") if el.value == "Open in gallery"]
     assert len(links) == 2, "each finished variant links to its gallery page"
     with app_studio.db.session() as s:
         posters = s.scalars(select(Poster).order_by(Poster.id)).all()
