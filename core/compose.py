@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.jobs import NewJob, NewPrompt, enqueue
 
 MAX_VARIANTS = 8
+MAX_BEST_OF = 16
 MAX_SEED = 2**31 - 1
 
 
@@ -50,6 +51,9 @@ class ComposeRequest:
     variants: int = 1
     negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
     parent_job_id: int | None = None
+    # "Generate until all text is correct (max N)": start with one seed and let the worker
+    # add seeds until a poster's OCR check is perfect or N are made. None: a plain batch.
+    best_of_max: int | None = None
 
 
 @dataclass
@@ -77,6 +81,8 @@ def validate(request: ComposeRequest) -> None:
         raise ComposeError("true_cfg_scale must be between 1.0 and 20.0.")
     if not (1 <= request.variants <= MAX_VARIANTS):
         raise ComposeError(f"Make between 1 and {MAX_VARIANTS} variants at a time.")
+    if request.best_of_max is not None and not (2 <= request.best_of_max <= MAX_BEST_OF):
+        raise ComposeError(f"'Until all text is correct' needs a maximum of 2 to {MAX_BEST_OF} tries.")
     if request.seed is not None and not (0 <= request.seed <= MAX_SEED):
         raise ComposeError(f"The seed must be a whole number from 0 to {MAX_SEED}, or blank for a random one.")
     product = request.product
@@ -130,7 +136,10 @@ def submit(
     demo_models: bool,
     strategy: str = "resident",
 ) -> Submission:
-    seeds = pick_seeds(request.seed, request.variants)
+    # A best-of-N set starts with one seed; the worker adds the next ones as checks come in.
+    seeds = pick_seeds(request.seed, 1 if request.best_of_max else request.variants)
+    if request.best_of_max and not recipe.built.exact_strings:
+        raise ComposeError("'Until all text is correct' needs text to check: fill in an offer, price, CTA or benefit.")
     new_prompt = NewPrompt(
         product={**asdict(request.product), "benefits": list(request.product.benefits)},
         tone=request.tone,
@@ -160,6 +169,7 @@ def submit(
             demo_models=demo_models,
             strategy=strategy,
             parent_job_id=request.parent_job_id,
+            best_of_max=request.best_of_max,
         )
         for seed in seeds
     ]

@@ -9,6 +9,7 @@
 | STUDIO_DEMO           | auto                             | 1: demo models, 0: real models, auto: demo w/o a GPU |
 | STUDIO_DEVICE         | auto                             | cuda, cpu or auto                                    |
 | STUDIO_KEEP_VL_WARM   | 0                                | keep the brief model loaded between briefs           |
+| STUDIO_TEXT_CHECK     | 1                                | OCR-check every new poster's exact strings           |
 | STUDIO_DEMO_MODELS_DIR| <data dir>/demo_models           | where the demo checkpoints are built                 |
 """
 
@@ -31,6 +32,7 @@ class Settings:
     demo_mode: bool
     device: str
     keep_vl_warm: bool
+    text_check: bool
     demo_models_dir: Path
 
     @property
@@ -80,5 +82,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         demo_mode=demo_mode,
         device=device,
         keep_vl_warm=_flag(env.get("STUDIO_KEEP_VL_WARM"), default=False),
+        text_check=_flag(env.get("STUDIO_TEXT_CHECK"), default=True),
         demo_models_dir=Path(env.get("STUDIO_DEMO_MODELS_DIR") or data_dir / "demo_models").expanduser().resolve(),
     )

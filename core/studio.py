@@ -15,6 +15,7 @@ from PIL import Image
 from core import demo_models
 from core.brief import DEFAULT_MAX_NEW_TOKENS, DEMO_MAX_NEW_TOKENS, VLHolder, run_brief
 from core.engine import load_pipeline, load_tokenizer
+from core.fidelity import make_after_poster_hook
 from core.jobs import JobRunner
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
@@ -58,6 +59,9 @@ class Studio:
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
         self.store = ImageStore(settings.images_dir)
+        if settings.text_check and "after_poster" not in runner_options:
+            # The OCR check runs in the worker right after each poster is saved.
+            runner_options["after_poster"] = make_after_poster_hook(self.db, wake_worker=lambda: self.runner.wake())
         self.runner = JobRunner(
             self.db,
             self.store,

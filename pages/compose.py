@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from core.compose import MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
+from core.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.presets import DEFAULT_PRESET, PRESETS
 from core.prompting import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
 from core.brief_sections import compact_brief
@@ -14,7 +14,10 @@ from pages.compose_addons import brand_kit_section, recipe_import_section, rerun
 from pages.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage import jobs as job_rows
 from storage.briefs import get_brief, list_briefs
+from storage.gallery import get_poster
 from storage.models import FINISHED_STATUSES
+from storage.textchecks import set_job_ids
+from pages.text_badges import render_text_check
 
 logger = logging.getLogger(__name__)
 require_app_shell()
@@ -41,6 +44,8 @@ DEFAULTS = {
     "compose_cfg": 4.0,
     "compose_seed": "",
     "compose_variants": 1,
+    "compose_until_correct": False,
+    "compose_best_of": 4,
     "compose_negative": DEFAULT_NEGATIVE_PROMPT,
     "compose_brand_kit": None,  # a brand kit id; applying one fills defaults and the block below
     "compose_brand_block": "",
@@ -115,6 +120,14 @@ with left:
         c2.number_input("true_cfg_scale", min_value=1.0, max_value=20.0, step=0.5, key="compose_cfg")
         c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
         c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants")
+        c1.checkbox(
+            "Generate until all text is correct",
+            key="compose_until_correct",
+            help="Draws one seed at a time and checks its text with OCR; stops at the first poster "
+            "with every exact string right, or after the maximum.",
+        )
+        c2.number_input("…up to this many tries", min_value=2, max_value=MAX_BEST_OF, step=1, key="compose_best_of",
+                        disabled=not st.session_state.compose_until_correct)
         st.text_area("Negative prompt", key="compose_negative", height=80)
         if studio.models.demo:
             st.caption("Demo models on CPU take about 0.5 s a step at draft size; the output is noise either way.")
@@ -155,6 +168,7 @@ def read_request() -> ComposeRequest:
         true_cfg_scale=float(state.compose_cfg),
         seed=seed,
         variants=int(state.compose_variants),
+        best_of_max=int(state.compose_best_of) if state.compose_until_correct else None,
         negative_prompt=state.compose_negative,
         parent_job_id=state.get("compose_parent_job_id"),
         brand_block=state.compose_brand_block,
@@ -193,12 +207,15 @@ with right:
         else:
             studio.runner.wake()
             st.session_state.compose_batch = submission.job_ids
+            st.session_state.compose_group = submission.variant_group
             st.session_state.pop("compose_parent_job_id", None)
             st.toast(f"Queued {len(submission.job_ids)} variant(s): seeds {', '.join(map(str, submission.seeds))}")
 
 
 def render_jobs() -> None:
-    batch = list(st.session_state.get("compose_batch", []))
+    group = st.session_state.get("compose_group")
+    # A best-of-N set grows while it runs, so the set is read from its rows, not remembered.
+    batch = set_job_ids(studio.db, group) if group else list(st.session_state.get("compose_batch", []))
     # Jobs queued elsewhere (another tab, another user) are shown too, so nothing is hidden.
     others = [job_id for job_id in job_rows.active_job_ids(studio.db) if job_id not in batch]
     states = job_rows.job_states(studio.db, batch)
@@ -207,6 +224,17 @@ def render_jobs() -> None:
     st.subheader("Results")
     if others:
         st.caption(f"{len(others)} other job(s) from other sessions are queued or running; jobs run one at a time.")
+    posters = {s.id: get_poster(studio.db, s.poster_id) for s in states if s.poster_id is not None}
+    finished = all(s.status in FINISHED_STATUSES for s in states)
+    if finished and len(posters) > 1:
+        # The batch is done: best text first (unchecked posters last, then by variant).
+        def text_rank(state):
+            detail = posters.get(state.id)
+            score = detail.text_score if detail is not None and detail.text_score is not None else -1.0
+            return (-score, state.variant_index)
+
+        states = sorted(states, key=text_rank)
+        st.caption("Ordered by text score, best first.")
     columns = st.columns(2 if len(states) > 1 else 1)
     for index, state in enumerate(states):
         with columns[index % len(columns)]:
@@ -219,10 +247,9 @@ def render_jobs() -> None:
                 total = max(state.progress_total, 1)
                 st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
             elif state.status == "done":
-                from storage.gallery import get_poster
-
-                poster = get_poster(studio.db, state.poster_id)
+                poster = posters[state.id]
                 st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
+                render_text_check(poster.text_check, checking=studio.settings.text_check)
                 st.page_link("pages/gallery.py", label="Open in gallery", query_params={"poster": str(state.poster_id)})
             elif state.status == "cancelled":
                 st.markdown(f"**{title}** — cancelled")
@@ -234,14 +261,25 @@ def render_jobs() -> None:
                 if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):
                     job_rows.request_cancel(studio.db, state.id)
                     st.rerun(scope="fragment")
-    if states and all(s.status in FINISHED_STATUSES for s in states) and st.session_state.get("compose_polling"):
+    checks_pending = studio.settings.text_check and any(p.text_check is None for p in posters.values())
+    if states and finished and not checks_pending and st.session_state.get("compose_polling"):
         # Everything landed: one full rerun stops the polling below.
         st.session_state.compose_polling = False
         st.rerun()
 
 
-# Poll only while something is queued or running; the fragment reruns alone, not the form.
-active = bool(job_rows.active_job_ids(studio.db))
+def batch_checks_pending() -> bool:
+    """A finished poster of this batch still waiting for its OCR check (which may also queue
+    the next seed of a best-of-N set)."""
+    if not studio.settings.text_check or not st.session_state.get("compose_group"):
+        return False
+    states = job_rows.job_states(studio.db, set_job_ids(studio.db, st.session_state.compose_group))
+    return any(get_poster(studio.db, s.poster_id).text_check is None for s in states if s.poster_id is not None)
+
+
+# Poll only while something is queued, running or being checked; the fragment reruns alone,
+# not the form.
+active = bool(job_rows.active_job_ids(studio.db)) or batch_checks_pending()
 st.session_state.compose_polling = active
 with right:
     st.fragment(run_every=1.0 if active else None)(render_jobs)()

@@ -59,6 +59,7 @@ class NewJob:
     demo_models: bool
     strategy: str = "resident"
     parent_job_id: int | None = None
+    best_of_max: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def enqueue(db: Database, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> tupl
                 demo_models=spec.demo_models,
                 strategy=spec.strategy,
                 parent_job_id=spec.parent_job_id,
+                best_of_max=spec.best_of_max,
                 variant_group=group,
                 variant_index=index,
                 status=QUEUED,

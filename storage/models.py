@@ -141,6 +141,9 @@ class Job(Base):
     timings: Mapped[dict] = mapped_column(JSON, default=dict)
 
     parent_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    # "Generate until all text is correct": the most jobs this variant set may grow to.
+    # None for an ordinary batch.
+    best_of_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
     variant_group: Mapped[str] = mapped_column(String(64))
     variant_index: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -1,0 +1,50 @@
+"""How a poster's OCR text check is shown: a score line, and a badge per exact string."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+def md_escape(text: str) -> str:
+    """User text inside st.markdown: `$` would start LaTeX, `*`/`_` emphasis, and so on."""
+    for ch in "\\`*_{}[]<>()#+-.!|$~":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+ROLE_LABELS = {"name": "Name", "offer": "Headline", "price": "Price", "cta": "CTA", "benefit": "Benefit"}
+
+
+def score_label(text_check: dict | None, checking: bool = False) -> str:
+    if not text_check:
+        return "text check running…" if checking else "text not checked"
+    if text_check.get("error"):
+        return "text check failed"
+    total = text_check.get("total", len(text_check.get("strings", [])))
+    if not total:
+        return "no text to check"
+    exact = sum(1 for s in text_check.get("strings", []) if s.get("status") == "exact")
+    mark = "✓" if exact == total else "✗"
+    return f"text {mark} {exact}/{total} exact"
+
+
+def render_text_check(text_check: dict | None, checking: bool = False) -> None:
+    """The per-string badges: ✓ exact, ≈ near (with what was read), ✗ missing."""
+    st.caption(score_label(text_check, checking))
+    if not text_check:
+        return
+    if text_check.get("error"):
+        st.warning(f"The OCR check could not run: {text_check['error']}. The poster itself is fine; try 'Check text again'.")
+        return
+    for item in text_check.get("strings", []):
+        role = ROLE_LABELS.get(item.get("role"), item.get("role", ""))
+        expected = md_escape(item.get("expected", ""))
+        status = item.get("status")
+        if status == "exact":
+            st.markdown(f":green-badge[✓ exact] **{role}** “{expected}”")
+        elif status == "near":
+            st.markdown(f":orange-badge[≈ near] **{role}** “{expected}” — read “{md_escape(item.get('read') or '')}”")
+        else:
+            st.markdown(f":red-badge[✗ missing] **{role}** “{expected}”")
+    extra = text_check.get("extra_text") or []
+    if extra:
+        st.markdown(":gray-badge[extra text] " + ", ".join(f"“{md_escape(t)}”" for t in extra[:12]))

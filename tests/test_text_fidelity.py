@@ -1,0 +1,93 @@
+"""The OCR text check wired into the job worker, on demo models."""
+
+import pytest
+from sqlalchemy import select
+
+from core.compose import ComposeError, ComposeRequest, prepare, submit
+from core.fidelity import backfill, recheck_poster
+from core.prompting import ProductFields
+from storage.gallery import get_poster
+from storage.models import Job, Poster
+from storage.textchecks import set_job_ids
+from tests.helpers import wait_for_jobs
+from tests.text_doubles import RenderedPosterStandIn
+
+import time
+
+
+def queue(studio, best_of_max=None, variants=1, seed=1):
+    product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now", show_name=False)
+    request = ComposeRequest(product=product, draft_size=True, steps=2, seed=seed, variants=variants, best_of_max=best_of_max)
+    recipe = prepare(request, studio.tokenizer)
+    submission = submit(studio.db, request, recipe, studio.models.image_model_id, True)
+    studio.runner.wake()
+    return submission
+
+
+def wait_for_checks(studio, group, timeout=120):
+    """Wait until the set stops growing and every poster in it has a stored check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ids = set_job_ids(studio.db, group)
+        states = wait_for_jobs(studio.db, ids, timeout=deadline - time.monotonic())
+        with studio.db.session() as s:
+            posters = s.scalars(select(Poster).join(Job).where(Job.variant_group == group)).all()
+        if all(p.text_check is not None for p in posters) and len(posters) == len(ids):
+            time.sleep(0.5)  # a follow-up seed is queued right after the last check
+            if set_job_ids(studio.db, group) == ids:
+                return states
+        time.sleep(0.2)
+    raise AssertionError("text checks did not finish")
+
+
+def test_noise_poster_gets_a_stored_check_with_every_string_missing(studio):
+    submission = queue(studio)
+    (state,) = wait_for_checks(studio, submission.variant_group)
+    detail = get_poster(studio.db, state.poster_id)
+    check = detail.text_check
+    assert check is not None and check["error"] is None
+    assert [(s["expected"], s["status"]) for s in check["strings"]] == [
+        ("SUMMER SALE", "missing"), ("$19.99", "missing"), ("Shop now", "missing")
+    ]
+    with studio.db.session() as s:
+        assert s.get(Poster, state.poster_id).text_score == 0.0
+
+
+def test_recheck_replaces_the_result_and_records_the_replacement(studio):
+    submission = queue(studio)
+    (state,) = wait_for_checks(studio, submission.variant_group)
+    recheck_poster(studio.db, studio.store, state.poster_id)
+    check = get_poster(studio.db, state.poster_id).text_check
+    assert len(check["history"]) == 1 and check["history"][0]["score"] == 0.0
+
+
+def test_backfill_checks_posters_made_before_the_feature(studio):
+    studio.runner.after_poster = None  # as before the text check existed
+    submission = queue(studio)
+    (state,) = wait_for_jobs(studio.db, submission.job_ids)
+    assert get_poster(studio.db, state.poster_id).text_check is None
+    assert backfill(studio.db, studio.store) == 1
+    assert get_poster(studio.db, state.poster_id).text_check["total"] == 3
+    assert backfill(studio.db, studio.store) == 0
+
+
+def test_best_of_n_stops_at_the_first_fully_correct_poster(studio):
+    studio.runner.image_hook = RenderedPosterStandIn(perfect_from=2)
+    submission = queue(studio, best_of_max=5, seed=40)
+    states = wait_for_checks(studio, submission.variant_group)
+    assert [s.seed for s in states] == [40, 41]  # stopped after the second, well before 5
+    scores = [get_poster(studio.db, s.poster_id).text_score for s in states]
+    assert scores[0] == 0.0 and scores[1] == 1.0
+
+
+def test_best_of_n_stops_at_its_maximum(studio):
+    submission = queue(studio, best_of_max=3, seed=7)
+    states = wait_for_checks(studio, submission.variant_group)
+    assert [s.seed for s in states] == [7, 8, 9]
+
+
+def test_best_of_n_without_text_is_refused(studio):
+    request = ComposeRequest(product=ProductFields(name="Aurora", show_name=False, description="x"), best_of_max=3)
+    recipe = prepare(request, studio.tokenizer)
+    with pytest.raises(ComposeError, match="needs text to check"):
+        submit(studio.db, request, recipe, studio.models.image_model_id, True)
