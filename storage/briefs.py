@@ -139,13 +139,13 @@ def update_brief_sections(db: Database, brief_id: int, edited_sections: dict) ->
 
 
 def get_brief(db: Database, brief_id: int) -> BriefRecord | None:
-    with db.session() as session:
+    with db.reader() as session:
         brief = session.get(Brief, brief_id)
         return _brief_record(brief, brief.draft) if brief is not None else None
 
 
 def list_briefs(db: Database, limit: int = 50) -> list[BriefRecord]:
-    with db.session() as session:
+    with db.reader() as session:
         rows = session.execute(
             select(Brief, Draft).join(Draft, Brief.draft_id == Draft.id).order_by(Brief.created_at.desc(), Brief.id.desc()).limit(limit)
         ).all()
@@ -153,6 +153,6 @@ def list_briefs(db: Database, limit: int = 50) -> list[BriefRecord]:
 
 
 def brief_exists(db: Database, brief_id: int) -> bool:
-    with db.session() as session:
+    with db.reader() as session:
         return session.get(Brief, brief_id) is not None
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+READ_ONLY_OPTION = "studio_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -42,7 +43,12 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only sessions (Database.reader) begin deferred: in WAL mode they then never
+        # wait for, or block, the worker's writes. Everything else takes the write lock first.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -65,6 +71,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -77,6 +86,17 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only transaction: for queries that write nothing (pages polling, listings).
+        Never nest a `session()` inside it in the same thread."""
+        session = self._read_sessions()
+        try:
+            yield session
+            session.rollback()  # nothing to commit; rollback also refuses stray writes
         finally:
             session.close()
 

@@ -190,7 +190,7 @@ def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
 
 
 def is_cancel_requested(db: Database, job_id: int) -> bool:
-    with db.session() as session:
+    with db.reader() as session:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
@@ -278,7 +278,7 @@ def recover_interrupted(
 def job_states(db: Database, job_ids: list[int]) -> list[JobState]:
     if not job_ids:
         return []
-    with db.session() as session:
+    with db.reader() as session:
         rows = session.execute(
             select(Job, Poster.id).outerjoin(Poster, Poster.job_id == Job.id).where(Job.id.in_(job_ids))
         ).all()
@@ -302,7 +302,7 @@ def job_states(db: Database, job_ids: list[int]) -> list[JobState]:
 
 def active_job_ids(db: Database) -> list[int]:
     """Queued and running jobs, oldest first: what a page shows as 'in progress'."""
-    with db.session() as session:
+    with db.reader() as session:
         return list(
             session.scalars(
                 select(Job.id).where(Job.status.in_((QUEUED, RUNNING))).order_by(Job.created_at, Job.id)

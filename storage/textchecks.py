@@ -21,7 +21,7 @@ class PosterToCheck:
 
 
 def poster_to_check(db: Database, poster_id: int) -> PosterToCheck | None:
-    with db.session() as session:
+    with db.reader() as session:
         row = session.execute(
             select(Poster.id, Poster.path, Prompt.exact_strings)
             .join(Job, Poster.job_id == Job.id)
@@ -33,7 +33,7 @@ def poster_to_check(db: Database, poster_id: int) -> PosterToCheck | None:
 
 def unchecked_poster_ids(db: Database) -> list[int]:
     """Posters made before the text check existed, or whose check never ran."""
-    with db.session() as session:
+    with db.reader() as session:
         return list(session.scalars(select(Poster.id).where(Poster.text_check.is_(None)).order_by(Poster.id)).all())
 
 
@@ -107,7 +107,7 @@ def enqueue_best_of_follow_up(db: Database, job_id: int) -> int | None:
 
 def set_job_ids(db: Database, variant_group: str) -> list[int]:
     """Every job of a variant set, in order: a best-of-N set grows while it runs."""
-    with db.session() as session:
+    with db.reader() as session:
         return list(
             session.scalars(select(Job.id).where(Job.variant_group == variant_group).order_by(Job.variant_index)).all()
         )

@@ -135,3 +135,30 @@ def test_recovery_marks_orphans_failed(db):
     assert states[b].status == "running"
     # a live worker whose heartbeat stopped long ago is stale too
     assert job_rows.recover_interrupted(db, lambda w: True, stale_after=timedelta(seconds=-1)) == 1
+
+
+def test_readers_are_not_blocked_by_a_writer(db):
+    """Pages poll while the worker writes progress: a read must not wait for the write lock."""
+    import threading
+
+    from sqlalchemy import text
+
+    order = []
+    reader_done = threading.Event()
+    writer_holds_lock = threading.Event()
+
+    def writer():
+        with db.session() as session:  # BEGIN IMMEDIATE: holds the write lock
+            session.execute(text("UPDATE jobs SET status = status WHERE 1 = 0"))
+            writer_holds_lock.set()
+            reader_done.wait(10)
+            order.append("writer released")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert writer_holds_lock.wait(10)
+    assert job_rows.active_job_ids(db) == []  # a reader, while the writer holds the lock
+    order.append("reader done")
+    reader_done.set()
+    thread.join()
+    assert order == ["reader done", "writer released"]
