@@ -6,14 +6,20 @@ module is only ever driven by the one job worker (core/jobs.py) of a process.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
+
+from core.memory import Strategy
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,8 @@ class GenerationResult:
     image: Image.Image
     seconds: float
     step_seconds: list[float] = field(default_factory=list)
+    # encode_s, denoise_s, decode_s where they could be measured (CUDA events on GPU).
+    timings: dict = field(default_factory=dict)
 
 
 def pipeline_dtypes(device: str) -> dict:
@@ -68,16 +76,266 @@ def pipeline_dtypes(device: str) -> dict:
     return {"default": torch.float32, "vae": torch.float32}
 
 
-def load_pipeline(model: str, device: str):
-    """`QwenImagePipeline.from_pretrained` for a hub id, a local folder or the demo models."""
+# The scheduler settings the Qwen-Image-Lightning LoRAs were distilled with (their model
+# card): a fixed shift of log(3) instead of the base model's dynamic 0.5..0.9.
+LIGHTNING_SCHEDULER_CONFIG = {
+    "base_image_seq_len": 256,
+    "base_shift": math.log(3),
+    "invert_sigmas": False,
+    "max_image_seq_len": 8192,
+    "max_shift": math.log(3),
+    "num_train_timesteps": 1000,
+    "shift": 1.0,
+    "shift_terminal": None,
+    "stochastic_sampling": False,
+    "time_shift_type": "exponential",
+    "use_beta_sigmas": False,
+    "use_dynamic_shifting": True,
+    "use_exponential_sigmas": False,
+    "use_karras_sigmas": False,
+}
+LIGHTNING_STEPS = 8
+FAST_MODES = ("off", "fp8", "lightning")
+
+
+@dataclass(frozen=True)
+class PipelineSetup:
+    """How a loaded pipeline was set up; kept on the pipeline as `pipe.studio_setup` so the
+    worker can record it with every job and the UI can show it."""
+
+    device: str
+    strategy: Strategy | None = None
+    compiled: bool = False
+    attention_backend: str | None = None
+    fast_mode: str = "off"
+    # Batch the two guidance passes even with resident weights (the benchmark measures it).
+    force_batched_cfg: bool = False
+
+    @property
+    def batched_cfg(self) -> bool:
+        return self.force_batched_cfg or (self.strategy is not None and self.strategy.batched_cfg)
+
+    @property
+    def label(self) -> str:
+        """Recorded in jobs.strategy: the memory strategy, then what changes speed or output."""
+        parts = [self.strategy.label if self.strategy is not None else self.device]
+        if self.compiled:
+            parts.append("compiled")
+        if self.fast_mode != "off":
+            parts.append(self.fast_mode)
+        return "+".join(parts)
+
+
+def setup_of(pipe) -> PipelineSetup:
+    return getattr(pipe, "studio_setup", None) or PipelineSetup(device=str(getattr(pipe, "device", "cpu")))
+
+
+def load_pipeline(
+    model: str,
+    device: str,
+    strategy: Strategy | None = None,
+    compile: bool = False,
+    attention_backend: str | None = None,
+    fast_mode: str = "off",
+    lora_path: str | None = None,
+):
+    """`QwenImagePipeline.from_pretrained` for a hub id, a local folder or the demo models,
+    then `build_pipeline` for placement, compile and fast modes. Without a strategy (CPU,
+    tests) everything goes to `device`, as before."""
     from diffusers import QwenImagePipeline
 
-    pipe = QwenImagePipeline.from_pretrained(model, dtype=pipeline_dtypes(device))
-    pipe.to(device)
-    # Tiling bounds the decode's peak memory at 1328x1328 and above.
-    pipe.vae.enable_tiling()
+    extra = {}
+    if strategy is not None and strategy.name == "nf4":
+        extra["transformer"] = load_nf4_transformer(model)
+    pipe = QwenImagePipeline.from_pretrained(model, dtype=pipeline_dtypes(device), **extra)
+    return build_pipeline(
+        pipe.components,
+        device,
+        strategy=strategy,
+        compile=compile,
+        attention_backend=attention_backend,
+        fast_mode=fast_mode,
+        lora_path=lora_path,
+    )
+
+
+def load_nf4_transformer(model: str):
+    """The transformer quantized to 4-bit NF4 while it loads (bitsandbytes through
+    diffusers): about 11 GiB instead of 38. This changes the output."""
+    from diffusers import BitsAndBytesConfig, QwenImageTransformer2DModel
+
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+    return QwenImageTransformer2DModel.from_pretrained(
+        model, subfolder="transformer", quantization_config=config, dtype=torch.bfloat16
+    )
+
+
+def build_pipeline(
+    components: dict,
+    device: str,
+    strategy: Strategy | None = None,
+    compile: bool = False,
+    attention_backend: str | None = None,
+    fast_mode: str = "off",
+    lora_path: str | None = None,
+):
+    """A QwenImagePipeline from in-memory components (from `from_pretrained`, or built with
+    random weights by bench/gpu_bench.py), placed on the GPU by `strategy`
+    (core/memory.py), optionally with regional compilation and an opt-in fast mode."""
+    from diffusers import QwenImagePipeline
+
+    if fast_mode not in FAST_MODES:
+        raise ValueError(f"fast mode must be one of {FAST_MODES}, not {fast_mode!r}")
+    pipe = QwenImagePipeline(**{name: components[name] for name in PIPELINE_COMPONENTS})
     pipe.set_progress_bar_config(disable=True)
+
+    if fast_mode == "lightning":
+        # Before placement: the LoRA is fused into the weights while they are still whole.
+        load_lightning_lora(pipe, lora_path)
+
+    place_pipeline(pipe, device, strategy)
+    if fast_mode == "fp8":
+        quantize_fp8(pipe.transformer)
+    if attention_backend:
+        pipe.transformer.set_attention_backend(attention_backend)
+    compiled = False
+    if compile and device == "cuda":
+        compiled = compile_transformer(pipe.transformer, strategy)
+    pipe.studio_setup = PipelineSetup(
+        device=device, strategy=strategy, compiled=compiled, attention_backend=attention_backend, fast_mode=fast_mode
+    )
     return pipe
+
+
+PIPELINE_COMPONENTS = ("scheduler", "vae", "text_encoder", "tokenizer", "transformer")
+
+
+def place_pipeline(pipe, device: str, strategy: Strategy | None) -> None:
+    """Put each model where `strategy` says. Without a strategy, or off CUDA, everything
+    simply goes to `device` with VAE tiling on (the seed's behaviour)."""
+    if strategy is None or device != "cuda":
+        pipe.to(device)
+        pipe.vae.enable_tiling()
+        return
+
+    onload = torch.device(device)
+    name = strategy.name
+    if name == "resident":
+        pipe.to(device)
+    elif name == "te_offload":
+        pipe.transformer.to(onload)
+        pipe.vae.to(onload)
+        stream_text_encoder(pipe.text_encoder, onload)
+    elif name == "group_offload":
+        pipe.vae.to(onload)
+        stream_text_encoder(pipe.text_encoder, onload)
+        stream_transformer_blocks(pipe.transformer, onload, strategy.resident_blocks or 0)
+    elif name == "model_offload":
+        pipe.enable_model_cpu_offload(device=onload)
+    elif name == "nf4":
+        if getattr(pipe.transformer, "hf_quantizer", None) is None:
+            raise ValueError("the nf4 strategy needs a transformer loaded with load_nf4_transformer()")
+        pipe.vae.to(onload)
+        stream_text_encoder(pipe.text_encoder, onload)
+    else:
+        raise ValueError(f"unknown strategy {name!r}")
+
+    if strategy.vae_tiling:
+        pipe.vae.enable_tiling()
+    else:
+        pipe.vae.disable_tiling()
+    # Weights moved off the GPU leave their blocks in PyTorch's cache; give them back so
+    # the caps the strategy was sized for are real.
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def stream_text_encoder(text_encoder, onload: torch.device) -> None:
+    """The 7B text encoder runs twice per poster (prompt and negative) for about 0.03 s of
+    compute, so it lives in pinned host memory and streams through the GPU layer by layer,
+    each layer's copy overlapping the previous layer's compute."""
+    from diffusers.hooks import apply_group_offloading
+
+    apply_group_offloading(
+        text_encoder, onload_device=onload, offload_type="leaf_level", use_stream=True, record_stream=True
+    )
+
+
+def stream_transformer_blocks(transformer, onload: torch.device, resident_blocks: int, use_stream: bool = True) -> None:
+    """Keep the first `resident_blocks` transformer blocks on the GPU and stream the others
+    from pinned host memory, one block ahead of the compute (diffusers' block-level group
+    offloading with a CUDA stream, applied to the streamed blocks only)."""
+    from diffusers.hooks import apply_group_offloading
+
+    blocks = list(transformer.transformer_blocks)
+    resident, streamed = blocks[:resident_blocks], blocks[resident_blocks:]
+    # diffusers offloads every block of a ModuleList child; show it only the streamed ones.
+    # The embedders and final layers (80 MB) go with them as the top-level group.
+    transformer.transformer_blocks = torch.nn.ModuleList(streamed)
+    try:
+        apply_group_offloading(
+            transformer,
+            onload_device=onload,
+            offload_type="block_level",
+            num_blocks_per_group=1,
+            use_stream=use_stream,
+            record_stream=use_stream,
+        )
+    finally:
+        transformer.transformer_blocks = torch.nn.ModuleList(resident + streamed)
+    for block in resident:
+        block.to(onload)
+
+
+def compile_transformer(transformer, strategy: Strategy | None) -> bool:
+    """Regional compilation: each of the 60 identical blocks is compiled once and the code
+    reused, so the first call costs seconds rather than minutes. Streamed blocks stay eager
+    (their weights are swapped in and out by hooks that compile cannot see through)."""
+    if strategy is not None and strategy.name == "nf4":
+        return False  # bitsandbytes 4-bit layers break fullgraph compilation
+    if strategy is not None and strategy.name == "group_offload":
+        resident = list(transformer.transformer_blocks)[: strategy.resident_blocks or 0]
+        for block in resident:
+            block.compile(fullgraph=True)
+        return bool(resident)
+    transformer.compile_repeated_blocks(fullgraph=True)
+    return True
+
+
+def quantize_fp8(transformer, keep_bf16: tuple[str, ...] = ()) -> None:
+    """Opt-in FP8 (changes the output): torchao's dynamic float8 activations and weights
+    with one scale per tensor, on the transformer blocks' linear layers. Per-row scales fail
+    with cuBLAS NOT_SUPPORTED on this stack, and eager fp8 is slower than bf16, so this only
+    pays together with compile. `keep_bf16` names sub-modules (e.g. "img_mlp") to leave."""
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerTensor, quantize_
+
+    def wanted(module, name: str) -> bool:
+        return (
+            isinstance(module, torch.nn.Linear)
+            and name.startswith("transformer_blocks.")
+            and not any(f".{part}." in f".{name}." for part in keep_bf16)
+        )
+
+    quantize_(transformer, Float8DynamicActivationFloat8WeightConfig(granularity=PerTensor()), filter_fn=wanted)
+
+
+def load_lightning_lora(pipe, lora_path: str | None) -> None:
+    """Opt-in few-step mode (changes the output): a Lightning-style distillation LoRA from a
+    local folder, fused into the transformer, with the scheduler it was distilled for.
+    Generations then use LIGHTNING_STEPS steps and true_cfg_scale 1 (no negative pass)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    if not lora_path:
+        raise ValueError("few-step mode needs STUDIO_LIGHTNING_LORA: a local folder or .safetensors file")
+    path = Path(lora_path)
+    if path.is_file():
+        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lightning")
+    else:
+        pipe.load_lora_weights(str(path), adapter_name="lightning")
+    # Fusing folds the LoRA into the base weights, so each step costs what a base step costs.
+    pipe.fuse_lora(lora_scale=1.0)
+    pipe.unload_lora_weights()
+    pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(LIGHTNING_SCHEDULER_CONFIG)
 
 
 def load_tokenizer(model: str):
@@ -103,23 +361,126 @@ def check_image_array(array: np.ndarray) -> None:
         raise BadOutputError("The model produced an all-black image, so no poster was saved. Try another seed.")
 
 
+def encode_prompts(pipe, request: GenerationRequest) -> dict:
+    """The prompt (and, with guidance, the negative prompt) through the pipeline's own
+    `encode_prompt`, once, before denoising. Doing it here rather than inside the pipeline
+    call gives the same embeddings, and lets batched guidance see both of them."""
+    device = pipe._execution_device
+
+    def encode(text: str):
+        embeds, mask = pipe.encode_prompt(prompt=text, device=device, max_sequence_length=request.max_sequence_length)
+        # encode_prompt drops an all-valid mask; hand the pipeline an explicit one (it drops
+        # it again) so it does not warn that the mask is missing.
+        if mask is None:
+            mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
+        return embeds, mask
+
+    with torch.no_grad():
+        embeds, mask = encode(request.prompt)
+        inputs = {"prompt_embeds": embeds, "prompt_embeds_mask": mask}
+        if request.true_cfg_scale > 1:
+            negative, negative_mask = encode(request.negative_prompt or " ")
+            inputs.update(negative_prompt_embeds=negative, negative_prompt_embeds_mask=negative_mask)
+    return inputs
+
+
+class BatchedGuidance:
+    """Answers the pipeline's two guidance calls of a step with one batch-of-2 forward.
+
+    QwenImagePipeline calls the transformer twice per step: first with the prompt, then
+    with the negative prompt, on the same latents and timestep. When the transformer's
+    weights stream from host memory, each call moves every streamed block across the link,
+    so two calls move it twice. Here the first call runs both (the shorter text padded and
+    masked out, which gives the same result) and the second call gets the stored half.
+    Used only where weights stream: with resident weights the padded batch is slower."""
+
+    def __init__(self, transformer, negative_embeds: torch.Tensor, negative_mask: torch.Tensor | None):
+        self.transformer = transformer
+        self.negative_embeds = negative_embeds
+        self.negative_mask = negative_mask
+        self.pending: torch.Tensor | None = None
+        self.forward = None
+
+    def __enter__(self):
+        self.forward = self.transformer.forward  # diffusers' offloading hooks included
+        self.transformer.forward = self
+        return self
+
+    def __exit__(self, *exc):
+        self.transformer.forward = self.forward
+        self.pending = None
+
+    def __call__(self, hidden_states, encoder_hidden_states, encoder_hidden_states_mask=None, timestep=None,
+                 img_shapes=None, return_dict=True, **kwargs):
+        if self.pending is not None:
+            # The negative call of this step: its result was computed with the prompt's.
+            if encoder_hidden_states.shape[1] != self.negative_embeds.shape[1]:
+                raise RuntimeError("batched guidance got calls out of order")
+            output, self.pending = self.pending, None
+            return (output,) if not return_dict else _transformer_output(output)
+
+        text, mask = _pad_pair(encoder_hidden_states, encoder_hidden_states_mask,
+                               self.negative_embeds, self.negative_mask)
+        output = self.forward(
+            hidden_states=torch.cat([hidden_states, hidden_states]),
+            encoder_hidden_states=text,
+            encoder_hidden_states_mask=mask,
+            timestep=torch.cat([timestep, timestep]),
+            img_shapes=img_shapes * 2 if img_shapes is not None else None,
+            return_dict=False,
+            **kwargs,
+        )[0]
+        positive, self.pending = output.chunk(2)
+        return (positive,) if not return_dict else _transformer_output(positive)
+
+
+def _transformer_output(sample):
+    from diffusers.models.modeling_outputs import Transformer2DModelOutput
+
+    return Transformer2DModelOutput(sample=sample)
+
+
+def _pad_pair(first, first_mask, second, second_mask):
+    """Two [1, L, D] text embeddings as one [2, max L, D] batch with a mask that marks
+    each row's real tokens (the padding is never attended to)."""
+    length = max(first.shape[1], second.shape[1])
+    rows, masks = [], []
+    for embeds, mask in ((first, first_mask), (second, second_mask)):
+        valid = mask.bool() if mask is not None else torch.ones(embeds.shape[:2], dtype=torch.bool, device=embeds.device)
+        pad = length - embeds.shape[1]
+        rows.append(torch.nn.functional.pad(embeds, (0, 0, 0, pad)))
+        masks.append(torch.nn.functional.pad(valid, (0, pad), value=False))
+    return torch.cat(rows), torch.cat(masks)
+
+
 def generate(
     pipe,
     request: GenerationRequest,
     on_step: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    check_output: bool = True,
 ) -> GenerationResult:
     """Draw one poster. `on_step(step, total)` is called after every denoising step with
-    1-based step numbers; `should_cancel()` is polled at the same point."""
+    1-based step numbers; `should_cancel()` is polled at the same point. `check_output=False`
+    is for the benchmark only, whose random weights may well produce NaNs."""
     # A CPU generator gives the same noise on every device, so a seed means the same start.
     generator = torch.Generator(device="cpu").manual_seed(request.seed)
-    step_times: list[float] = []
+    setup = setup_of(pipe)
+    on_cuda = setup.device == "cuda" and torch.cuda.is_available()
+    # Step times come from CUDA events: reading a host clock would either measure how fast
+    # kernels are queued, or need a synchronize every step that stalls the queue.
+    events: list = []
+    host_times: list[float] = []
     last = time.perf_counter()
 
     def callback(pipeline, step_index, timestep, callback_kwargs):
         nonlocal last
+        if on_cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            events.append(event)
         now = time.perf_counter()
-        step_times.append(now - last)
+        host_times.append(now - last)
         last = now
         if on_step is not None:
             on_step(step_index + 1, request.steps)
@@ -129,31 +490,58 @@ def generate(
         return callback_kwargs
 
     start = time.perf_counter()
+    timings: dict = {}
     try:
-        output = pipe(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
-            true_cfg_scale=request.true_cfg_scale,
-            width=request.width,
-            height=request.height,
-            num_inference_steps=request.steps,
-            generator=generator,
-            max_sequence_length=request.max_sequence_length,
-            callback_on_step_end=callback,
-            output_type="np",
+        inputs = encode_prompts(pipe, request)
+        if on_cuda:
+            torch.cuda.synchronize()
+            begin = torch.cuda.Event(enable_timing=True)
+            begin.record()
+            events.append(begin)
+        timings["encode_s"] = time.perf_counter() - start
+        last = time.perf_counter()
+        batched = setup.batched_cfg and request.true_cfg_scale > 1
+        guidance = (
+            BatchedGuidance(pipe.transformer, inputs["negative_prompt_embeds"], inputs["negative_prompt_embeds_mask"])
+            if batched
+            else contextlib.nullcontext()
         )
+        with guidance:
+            output = pipe(
+                **inputs,
+                true_cfg_scale=request.true_cfg_scale,
+                width=request.width,
+                height=request.height,
+                num_inference_steps=request.steps,
+                generator=generator,
+                max_sequence_length=request.max_sequence_length,
+                callback_on_step_end=callback,
+                output_type="np",
+            )
     except torch.OutOfMemoryError as error:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         raise GpuOutOfMemoryError(
-            f"The GPU ran out of memory at {request.width}x{request.height}. "
-            "Pick the preset's draft size, make fewer variants at once, or close other GPU programs."
+            f"The GPU ran out of memory at {request.width}x{request.height} with the "
+            f"{setup.label} strategy. Pick the preset's draft size, make fewer variants at once, close other "
+            "GPU programs, or set STUDIO_STRATEGY to a strategy that keeps less on the GPU."
         ) from error
+    seconds = time.perf_counter() - start
 
     if pipe.interrupt:
         raise GenerationCancelled()
 
+    if on_cuda and len(events) > 1:
+        # output_type="np" already copied the image to the host, so every event is done.
+        begin, steps = events[0], events[1:]
+        marks = [begin, *steps]
+        step_seconds = [marks[i].elapsed_time(marks[i + 1]) / 1000 for i in range(len(steps))]
+        timings["denoise_s"] = sum(step_seconds)
+        timings["decode_s"] = max(seconds - timings["encode_s"] - timings["denoise_s"], 0.0)
+    else:
+        step_seconds = host_times
     array = output.images[0]
-    check_image_array(array)
-    image = Image.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype("uint8"))
-    return GenerationResult(image=image, seconds=time.perf_counter() - start, step_seconds=step_times)
+    if check_output:
+        check_image_array(array)
+    image = Image.fromarray((np.nan_to_num(np.clip(array, 0.0, 1.0)) * 255).round().astype("uint8"))
+    return GenerationResult(image=image, seconds=seconds, step_seconds=step_seconds, timings=timings)

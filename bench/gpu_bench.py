@@ -1,0 +1,721 @@
+"""GPU benchmark of the studio's own generation and brief code on the real architectures.
+
+No model weights exist on the lent GPU, and compute time does not depend on weight values,
+so this builds the real networks at full size with random weights:
+
+- `QwenImageTransformer2DModel()` with its defaults (the 20.4B MMDiT of Qwen-Image-2512),
+  `AutoencoderKLQwenImage()` with its defaults, and a Qwen2.5-VL-7B text encoder from its
+  config; the tokenizer is the demo byte-level BPE (its ids index the real embedding);
+- a Qwen2.5-VL-3B from its config for the brief, saved once to local disk so the brief's
+  transient `from_pretrained` load can be timed.
+
+Every run goes through `core.engine.build_pipeline` / `core.engine.generate` and
+`core.brief.run_brief`, the code the app runs. Images are noise; only time and memory
+mean anything.
+
+Each suite runs in its own process (a memory cap or a compile must not leak into the next)
+and appends one JSON object per measurement to <out>/results.jsonl:
+
+    python bench/gpu_bench.py speed  --out $OUT        # resident: eager vs compiled, sizes, CFG, backends
+    python bench/gpu_bench.py memory --out $OUT --cap 24 [--strategy auto|te_offload|...]
+    python bench/gpu_bench.py brief  --out $OUT        # Qwen2.5-VL-3B: nf4 vs bf16 static, transient vs warm
+    python bench/gpu_bench.py fp8    --out $OUT        # opt-in fp8: speed and output difference
+    python bench/gpu_bench.py table  --out $OUT        # print the results as a table
+
+`--tiny` runs the same code on the tiny demo models on CPU, to check the script before a
+GPU call costs device time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+GIB = 1024**3
+OUT: Path = Path(".")
+SUITE = ""
+TINY = False
+START = time.perf_counter()
+
+# Real sizes; --tiny swaps in small ones.
+SQUARE = (1328, 1328)
+WIDE = (1664, 928)
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+def versions() -> dict:
+    info = {"python": platform.python_version(), "torch": torch.__version__}
+    for name in ("diffusers", "transformers", "bitsandbytes", "torchao", "peft"):
+        try:
+            info[name] = __import__(name).__version__
+        except Exception:
+            info[name] = None
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu_total_gib"] = round(torch.cuda.get_device_properties(0).total_memory / GIB, 2)
+        info["cuda"] = torch.version.cuda
+    else:
+        info["gpu"] = "cpu (tiny)"
+    return info
+
+
+def record(name: str, **values) -> dict:
+    row = {"suite": SUITE, "name": name, "elapsed_s": round(time.perf_counter() - START, 1), **values}
+    with open(OUT / "results.jsonl", "a") as handle:
+        handle.write(json.dumps(row, default=str) + "\n")
+    shown = {k: v for k, v in values.items() if not isinstance(v, (list, dict))}
+    print(f"[{SUITE}] {name}: {shown}", flush=True)
+    return row
+
+
+def time_left(budget_s: float) -> bool:
+    return time.perf_counter() - START < budget_s
+
+
+def on_gpu() -> bool:
+    return not TINY and torch.cuda.is_available()
+
+
+def sync() -> None:
+    if on_gpu():
+        torch.cuda.synchronize()
+
+
+def reset_peak() -> None:
+    if on_gpu():
+        gc.collect()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gib() -> float | None:
+    if on_gpu():
+        return round(torch.cuda.max_memory_allocated() / GIB, 2)
+    return None
+
+
+def reserved_peak_gib() -> float | None:
+    if on_gpu():
+        return round(torch.cuda.max_memory_reserved() / GIB, 2)
+    return None
+
+
+# -- building the real architectures with random weights -------------------------------------
+
+
+def text_encoder_config(tokenizer, size: str):
+    """Qwen2.5-VL configs (7B: Qwen-Image's text encoder; 3B: the brief model) with the
+    demo tokenizer's special-token ids, so its prompts index the real embedding tables."""
+    from transformers import Qwen2_5_VLConfig
+
+    ids = tokenizer.convert_tokens_to_ids
+    if size == "7b":
+        text = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                    num_key_value_heads=4, vocab_size=152064, tie_word_embeddings=False)
+        vision_out = 3584
+    elif size == "3b":
+        text = dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+                    num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True)
+        vision_out = 2048
+    else:
+        raise ValueError(size)
+    text.update(
+        max_position_embeddings=128000,
+        rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "default", "mrope_section": [16, 24, 24], "rope_theta": 1000000.0},
+        bos_token_id=ids("<|endoftext|>"),
+        eos_token_id=ids("<|im_end|>"),
+        pad_token_id=ids("<|endoftext|>"),
+    )
+    vision = dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=vision_out,
+                  patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+                  fullatt_block_indexes=[7, 15, 23, 31], in_chans=3, tokens_per_second=2, hidden_act="silu")
+    return Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids("<|image_pad|>"),
+        video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"),
+        vision_end_token_id=ids("<|vision_end|>"),
+        tie_word_embeddings=text["tie_word_embeddings"],
+    )
+
+
+def build_components(with_text_encoder: bool = True) -> dict:
+    """The pipeline's components: real sizes on the GPU in bf16 (fp32 VAE), or the demo
+    models' tiny ones with --tiny."""
+    from core import demo_models
+
+    tokenizer = demo_models.build_tokenizer()
+    if TINY:
+        transformer, vae, scheduler = demo_models.build_image_components()
+        text_encoder = demo_models.build_vl_model(tokenizer)
+        return dict(transformer=transformer, vae=vae, scheduler=scheduler, text_encoder=text_encoder,
+                    tokenizer=tokenizer)
+
+    from diffusers import AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageTransformer2DModel
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        with torch.device("cuda"):
+            transformer = QwenImageTransformer2DModel().eval()
+            text_encoder = (
+                Qwen2_5_VLForConditionalGeneration(text_encoder_config(tokenizer, "7b")).eval()
+                if with_text_encoder
+                else None
+            )
+        torch.set_default_dtype(torch.float32)
+        with torch.device("cuda"):
+            vae = AutoencoderKLQwenImage().eval()
+    finally:
+        torch.set_default_dtype(previous)
+    # Qwen-Image-2512's scheduler config.
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        base_image_seq_len=256, base_shift=0.5, max_image_seq_len=8192, max_shift=0.9, num_train_timesteps=1000,
+        shift=1.0, use_dynamic_shifting=True, time_shift_type="exponential",
+    )
+    sync()
+    record(
+        "build_components",
+        seconds=round(time.perf_counter() - start, 1),
+        transformer_params_b=round(sum(p.numel() for p in transformer.parameters()) / 1e9, 3),
+        transformer_gib=round(sum(p.numel() * p.element_size() for p in transformer.parameters()) / GIB, 2),
+        block_gib=round(sum(p.numel() * p.element_size() for p in transformer.transformer_blocks[0].parameters()) / GIB, 4),
+        text_encoder_gib=round(sum(p.numel() * p.element_size() for p in text_encoder.parameters()) / GIB, 2)
+        if text_encoder is not None else None,
+        vae_gib=round(sum(p.numel() * p.element_size() for p in vae.parameters()) / GIB, 3),
+        allocated_gib=round(torch.cuda.memory_allocated() / GIB, 2),
+    )
+    return dict(transformer=transformer, vae=vae, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
+
+
+def poster_prompt(tokenizer, tokens: int) -> str:
+    """A real-looking poster prompt cut to `tokens` tokens as the pipeline counts them
+    (GPU.md's reference runs used a 400-token prompt)."""
+    from core.engine import count_prompt_tokens
+
+    base = (
+        'A professional marketing poster for "Aurora Cold Brew", premium elegant refined lighting, a tall glass '
+        'bottle on a marble counter, soft shadows, warm gradient background. The headline reads exactly "SUMMER '
+        'SALE", the price reads exactly "$19.99", the call-to-action button reads exactly "Shop now". Benefits '
+        'rendered exactly as written: "Slow-steeped 18 hours", "No added sugar", "Recyclable glass". Bold '
+        "high-contrast typography, generous white space, clear hierarchy, balanced grid margins. "
+    )
+    text = base
+    while count_prompt_tokens(tokenizer, text) < tokens:
+        text += base
+    words = text.split(" ")
+    while count_prompt_tokens(tokenizer, " ".join(words)) > tokens:
+        words.pop()
+    return " ".join(words)
+
+
+def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
+    from core.engine import GenerationRequest
+
+    width, height = size
+    return GenerationRequest(
+        prompt=poster_prompt(tokenizer, prompt_tokens),
+        negative_prompt=" ",
+        width=width,
+        height=height,
+        steps=steps,
+        true_cfg_scale=cfg,
+        seed=seed,
+        max_sequence_length=512,
+    )
+
+
+def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, **extra) -> dict | None:
+    """One engine.generate call, timed: wall time, per-step times from CUDA events, peak."""
+    from core.engine import generate
+
+    tokenizer = pipe.tokenizer
+    req = request(tokenizer, size, steps, cfg)
+    reset_peak()
+    start = time.perf_counter()
+    try:
+        result = generate(pipe, req, on_step=on_step, check_output=False)
+    except Exception as error:  # an OOM or a failed compile is a result too
+        traceback.print_exc()
+        record(name, ok=False, error=f"{type(error).__name__}: {str(error)[:300]}", width=size[0], height=size[1],
+               steps=steps, cfg=cfg, peak_gib=peak_gib(), **extra)
+        reset_peak()
+        return None
+    wall = time.perf_counter() - start
+    steps_s = result.step_seconds
+    # The first step of a call carries one-off work (latents, RoPE tables, a first compile).
+    steady = steps_s[1:] if len(steps_s) > 2 else steps_s
+    return record(
+        name,
+        ok=True,
+        width=size[0],
+        height=size[1],
+        steps=steps,
+        cfg=cfg,
+        wall_s=round(wall, 3),
+        step_median_s=round(statistics.median(steady), 4),
+        step_first_s=round(steps_s[0], 4),
+        encode_s=round(result.timings.get("encode_s", 0.0), 3),
+        denoise_s=round(result.timings.get("denoise_s", sum(steps_s)), 3),
+        decode_s=round(result.timings.get("decode_s", 0.0), 3),
+        peak_gib=peak_gib(),
+        reserved_gib=reserved_peak_gib(),
+        strategy=pipe.studio_setup.label,
+        step_s=[round(s, 4) for s in steps_s],
+        **extra,
+    )
+
+
+def poster_estimate(row: dict, steps: int) -> float | None:
+    """Encode + steps x steady step + decode, for step counts not run end to end."""
+    if not row or not row.get("ok"):
+        return None
+    return round(row["encode_s"] + steps * row["step_median_s"] + row["decode_s"], 2)
+
+
+# -- suites ----------------------------------------------------------------------------------
+
+
+def suite_speed(args) -> None:
+    """Resident weights: eager against compiled, sizes, CFG, attention backends, batched
+    CFG, the job runner's per-step SQLite write, VAE decode, few-step mode."""
+    from core.engine import build_pipeline, compile_transformer
+    from core.memory import choose_strategy
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    strategy = None
+    if not TINY:
+        free, total = torch.cuda.mem_get_info()
+        # Force the seed's placement (everything resident, tiled VAE) so it is comparable.
+        strategy = choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident")
+        from dataclasses import replace
+
+        strategy = replace(strategy, vae_tiling=True)
+    pipe = build_pipeline(components, device, strategy=strategy, compile=False)
+    square, wide = SQUARE, WIDE
+    short = 3 if TINY else 8
+
+    # Eager (the seed's configuration).
+    run_generation(pipe, "warmup_eager", square, 3, 4.0)
+    eager = {}
+    for size in (square, wide):
+        for cfg in (4.0, 1.0):
+            row = run_generation(pipe, f"eager_{size[0]}x{size[1]}_cfg{cfg:g}", size, short, cfg, mode="eager")
+            eager[(size, cfg)] = row
+            for steps in (50, 20):
+                record(f"eager_{size[0]}x{size[1]}_cfg{cfg:g}_{steps}steps_estimate",
+                       poster_s=poster_estimate(row, steps), derived_from=f"{short}-step run")
+    if time_left(args.budget):
+        run_generation(pipe, "eager_1328_cfg4_50steps_full", square, 3 if TINY else 50, 4.0, mode="eager")
+
+    # Attention backends (eager, one size): native SDPA picks flash for mask-free prompts.
+    for backend in ([] if TINY else ["_native_cudnn", "_native_flash", "_native_efficient"]):
+        if not time_left(args.budget):
+            break
+        try:
+            pipe.transformer.set_attention_backend(backend)
+            run_generation(pipe, f"eager_backend_{backend}", square, 5, 4.0, backend=backend)
+        except Exception as error:
+            record(f"eager_backend_{backend}", ok=False, error=str(error)[:300])
+    if not TINY:
+        pipe.transformer.set_attention_backend("native")
+
+    # Batched CFG with resident weights (one batch of 2, the short negative padded+masked).
+    from dataclasses import replace as dc_replace
+
+    plain_setup = pipe.studio_setup
+    pipe.studio_setup = dc_replace(plain_setup, force_batched_cfg=True)
+    run_generation(pipe, "eager_batched_cfg_1328", square, short if TINY else 5, 4.0, mode="eager+batched")
+    pipe.studio_setup = plain_setup
+
+    # VAE decode, tiled and untiled, straight through the pipeline's VAE.
+    for size in (square, wide):
+        for tiled in (True, False):
+            vae_decode(pipe, size, tiled)
+    pipe.vae.enable_tiling()
+
+    # Regional compile: first call (compile) cost, then steady speed.
+    start = time.perf_counter()
+    compiled = compile_transformer(pipe.transformer, strategy) if not TINY else False
+    pipe.studio_setup = dc_replace(plain_setup, compiled=compiled)
+    record("compile_setup", seconds=round(time.perf_counter() - start, 2), compiled=compiled)
+    first = run_generation(pipe, "compiled_first_call_1328_cfg4", square, 3, 4.0, mode="compiled")
+    second = run_generation(pipe, "compiled_second_call_1328_cfg4", square, 3, 4.0, mode="compiled")
+    if first and second:
+        record("compile_first_call_cost", seconds=round(first["wall_s"] - second["wall_s"], 1),
+               note="first 3-step call minus an identical second call")
+    compiled_rows = {}
+    for size in (square, wide):
+        if size == wide:
+            first_wide = run_generation(pipe, "compiled_first_call_1664x928_cfg4", size, 3, 4.0, mode="compiled")
+            second_wide = run_generation(pipe, "compiled_second_call_1664x928_cfg4", size, 3, 4.0, mode="compiled")
+            if first_wide and second_wide:
+                record("compile_new_size_cost", seconds=round(first_wide["wall_s"] - second_wide["wall_s"], 1))
+        for cfg in (4.0, 1.0):
+            row = run_generation(pipe, f"compiled_{size[0]}x{size[1]}_cfg{cfg:g}", size, short, cfg, mode="compiled")
+            compiled_rows[(size, cfg)] = row
+            for steps in (50, 20):
+                record(f"compiled_{size[0]}x{size[1]}_cfg{cfg:g}_{steps}steps_estimate",
+                       poster_s=poster_estimate(row, steps), derived_from=f"{short}-step run")
+
+    # Whole posters, end to end, as a user runs them (compiled).
+    full = 3 if TINY else 50
+    run_generation(pipe, "compiled_1328_cfg4_50steps_full", square, full, 4.0, mode="compiled")
+    if time_left(args.budget):
+        run_generation(pipe, "compiled_1328_cfg4_20steps_full", square, 3 if TINY else 20, 4.0, mode="compiled")
+    if time_left(args.budget):
+        run_generation(pipe, "compiled_1664x928_cfg4_50steps_full", wide, full, 4.0, mode="compiled")
+    # The job runner writes progress to SQLite every step; measure that exact call.
+    if time_left(args.budget):
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                on_step = sqlite_progress_writer(folder)
+            except Exception as error:
+                record("compiled_1328_cfg4_50steps_sqlite", ok=False, error=f"setup: {error}"[:300])
+            else:
+                run_generation(pipe, "compiled_1328_cfg4_50steps_sqlite", square, full, 4.0, on_step=on_step,
+                               mode="compiled+sqlite progress")
+
+    # Few-step mode: a Lightning-style LoRA (random, rank 16) loaded from a folder, fused,
+    # 8 steps without CFG.
+    if time_left(args.budget + 60):
+        try:
+            few_step(pipe, components, square)
+        except Exception as error:
+            traceback.print_exc()
+            record("lightning_8steps", ok=False, error=f"{type(error).__name__}: {str(error)[:300]}")
+
+
+def few_step(pipe, components, size) -> None:
+    from core.engine import LIGHTNING_STEPS, load_lightning_lora
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        write_random_lora(pipe.transformer, folder, rank=16)
+        load_lightning_lora(pipe, folder)
+        record("lightning_load_and_fuse", seconds=round(time.perf_counter() - start, 2))
+    run_generation(pipe, "lightning_8steps_first", size, LIGHTNING_STEPS, 1.0, mode="lightning")
+    run_generation(pipe, "lightning_8steps", size, LIGHTNING_STEPS, 1.0, mode="lightning")
+
+
+def write_random_lora(transformer, folder: str, rank: int) -> None:
+    """A diffusers-format LoRA on every attention and MLP linear of every block, with small
+    random weights, written the way `save_lora_weights` writes one."""
+    from diffusers import QwenImagePipeline
+
+    layers = {}
+    generator = torch.Generator().manual_seed(0)
+    for name, module in transformer.named_modules():
+        if isinstance(module, torch.nn.Linear) and name.startswith("transformer_blocks.") and (
+            ".attn." in name or "_mlp." in name
+        ):
+            down = torch.randn(rank, module.in_features, generator=generator) * 0.01
+            up = torch.randn(module.out_features, rank, generator=generator) * 0.01
+            layers[f"{name}.lora_A.weight"] = down.to(torch.bfloat16 if not TINY else torch.float32)
+            layers[f"{name}.lora_B.weight"] = up.to(torch.bfloat16 if not TINY else torch.float32)
+    QwenImagePipeline.save_lora_weights(folder, transformer_lora_layers=layers)
+
+
+def sqlite_progress_writer(folder: str):
+    """The job runner's per-step call (`storage.jobs.record_progress`) on a fresh SQLite DB."""
+    from storage import jobs as job_rows
+    from storage.db import open_database
+
+    db = open_database(f"sqlite:///{folder}/bench.db")
+    prompt = job_rows.NewPrompt(product={"name": "bench"}, tone="", style_keywords="", language="en", brief_id=None,
+                                brief_text="", brand_kit_id=None, prompt="bench", negative_prompt=" ",
+                                exact_strings=[], token_count=1, max_sequence_length=512, builder_version="bench")
+    job = job_rows.NewJob(preset_key="instagram_post", draft_size=False, width=1328, height=1328, steps=50,
+                          true_cfg_scale=4.0, seed=0, model_id="bench", demo_models=False)
+    _, job_ids, _ = job_rows.enqueue(db, prompt, [job])
+
+    def on_step(step, total):
+        job_rows.record_progress(db, job_ids[0], step, total)
+
+    return on_step
+
+
+def vae_decode(pipe, size, tiled: bool) -> None:
+    width, height = size
+    vae = pipe.vae
+    vae.enable_tiling() if tiled else vae.disable_tiling()
+    latents = torch.randn(1, vae.config.z_dim, 1, height // 8, width // 8, device=vae.device, dtype=vae.dtype)
+    name = f"vae_decode_{width}x{height}_{'tiled' if tiled else 'untiled'}"
+    try:
+        with torch.no_grad():
+            vae.decode(latents, return_dict=False)  # warm-up (cuDNN picks its kernels)
+            sync()
+            reset_peak()
+            base = torch.cuda.memory_allocated() if on_gpu() else 0
+            start = time.perf_counter()
+            vae.decode(latents, return_dict=False)
+            sync()
+        extra = round((torch.cuda.max_memory_allocated() - base) / GIB, 2) if on_gpu() else None
+        record(name, ok=True, seconds=round(time.perf_counter() - start, 3), extra_peak_gib=extra)
+    except Exception as error:
+        record(name, ok=False, error=f"{type(error).__name__}: {str(error)[:200]}")
+    reset_peak()
+
+
+def suite_memory(args) -> None:
+    """One strategy under one memory cap: what the chooser picks, and whether it fits."""
+    from dataclasses import replace
+
+    from core.engine import build_pipeline, compile_transformer
+    from core.memory import choose_strategy, describe
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    cap = args.cap * GIB
+    total = torch.cuda.get_device_properties(0).total_memory if on_gpu() else 80 * GIB
+    strategy = choose_strategy(min(cap, total), min(cap, total), requested=args.strategy)
+    if args.resident_blocks is not None and strategy.name == "group_offload":
+        strategy = replace(strategy, resident_blocks=args.resident_blocks)
+    if args.no_batched_cfg:
+        strategy = replace(strategy, batched_cfg=False)
+    record("chooser", cap_gib=args.cap, strategy=strategy.label, fits=strategy.fits,
+           estimated_peak_gib=strategy.estimated_peak_gib, vae_tiling=strategy.vae_tiling,
+           batched_cfg=strategy.batched_cfg, reasons=list(strategy.reasons), described=describe(strategy))
+    start = time.perf_counter()
+    pipe = build_pipeline(components, device, strategy=strategy if not TINY else None, compile=False)
+    del components
+    gc.collect()
+    if on_gpu():
+        torch.cuda.empty_cache()
+        record("placed", seconds=round(time.perf_counter() - start, 1),
+               allocated_gib=round(torch.cuda.memory_allocated() / GIB, 2))
+        torch.cuda.set_per_process_memory_fraction(min(1.0, cap / total))
+    tag = f"{strategy.label}_cap{args.cap:g}"
+    extra = dict(cap_gib=args.cap, chooser_fits=strategy.fits, estimated_peak_gib=strategy.estimated_peak_gib)
+    run_generation(pipe, f"warmup_{tag}", SQUARE, 2, 4.0, **extra)
+    run_generation(pipe, f"mem_{tag}_1328_cfg4", SQUARE, 3 if TINY else 5, 4.0, **extra)
+    if time_left(args.budget) and args.wide:
+        run_generation(pipe, f"mem_{tag}_1664x928_cfg4", WIDE, 3, 4.0, **extra)
+    if args.compile and time_left(args.budget) and not TINY:
+        pipe.studio_setup = replace(pipe.studio_setup, compiled=compile_transformer(pipe.transformer, strategy))
+        run_generation(pipe, f"mem_{tag}_compiled_first", SQUARE, 2, 4.0, **extra)
+        run_generation(pipe, f"mem_{tag}_compiled_1328_cfg4", SQUARE, 5, 4.0, **extra)
+
+
+def suite_brief(args) -> None:
+    """core.brief.run_brief on a random-weight Qwen2.5-VL-3B saved to local disk: a
+    1024 px draft and exactly 400 new tokens (random weights never stop by themselves)."""
+    from PIL import Image
+
+    from core import demo_models
+    from core.brief import brief_generation, brief_loader, run_brief, VLHolder
+
+    folder = Path(args.vl_dir)
+    tokenizer = demo_models.build_tokenizer()
+    if not (folder / "config.json").exists():
+        from transformers import Qwen2_5_VLForConditionalGeneration
+
+        start = time.perf_counter()
+        torch.manual_seed(0)
+        if TINY:
+            model = demo_models.build_vl_model(tokenizer)
+        else:
+            previous = torch.get_default_dtype()
+            torch.set_default_dtype(torch.bfloat16)
+            try:
+                with torch.device("cuda"):
+                    model = Qwen2_5_VLForConditionalGeneration(text_encoder_config(tokenizer, "3b")).eval()
+            finally:
+                torch.set_default_dtype(previous)
+        ids = tokenizer.convert_tokens_to_ids
+        model.generation_config.eos_token_id = [ids("<|im_end|>"), ids("<|endoftext|>")]
+        model.generation_config.pad_token_id = ids("<|endoftext|>")
+        model.save_pretrained(folder)
+        demo_models.build_vl_processor(tokenizer).save_pretrained(folder)
+        params = sum(p.numel() for p in model.parameters())
+        del model
+        gc.collect()
+        if on_gpu():
+            torch.cuda.empty_cache()
+        # Read it once so every timed load comes from the page cache, like a warm server.
+        for path in folder.glob("*.safetensors"):
+            path.read_bytes()
+        record("vl3b_saved", seconds=round(time.perf_counter() - start, 1), params_b=round(params / 1e9, 3))
+
+    rng = np.random.default_rng(0)
+    draft = Image.fromarray(rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8))
+    device = "cpu" if TINY else "cuda"
+    tokens = 8 if TINY else 400
+    force = {"min_new_tokens": tokens}
+
+    def one(name, mode, holder=None, generation=None, **extra):
+        reset_peak()
+        start = time.perf_counter()
+        options = {**(brief_generation(mode, device) if generation is None else generation), **force}
+        try:
+            result = run_brief(str(folder), "bench/vl3b", draft, device, max_new_tokens=tokens, holder=holder,
+                               loader=brief_loader(mode), generation=options)
+        except Exception as error:
+            traceback.print_exc()
+            record(name, ok=False, error=f"{type(error).__name__}: {str(error)[:300]}")
+            return None
+        wall = time.perf_counter() - start
+        return record(name, ok=True, mode=mode, wall_s=round(wall, 2), load_s=result.timings.get("load_s"),
+                      prepare_s=result.timings.get("prepare_s"), generate_s=result.timings.get("generate_s"),
+                      free_s=result.timings.get("free_s"), new_tokens=result.new_tokens,
+                      prompt_tokens=result.prompt_tokens, peak_gib=peak_gib(), warm=holder is not None, **extra)
+
+    # The seed's path: NF4, transient, dynamic cache.
+    one("brief_nf4_transient", "nf4")
+    # The fast path: bf16 + static cache (compiled by transformers). The first call in a
+    # process pays the compile; the later transient loads reuse the compiled code.
+    one("brief_fast_transient_first", "fast")
+    one("brief_fast_transient", "fast")
+    one("brief_fast_transient_again", "fast")
+    holder = VLHolder()
+    one("brief_fast_warm_load", "fast", holder=holder)
+    one("brief_fast_warm", "fast", holder=holder)
+    one("brief_fast_warm_again", "fast", holder=holder)
+    holder.loaded = None
+    gc.collect()
+    if time_left(args.budget) and args.nf4_static:
+        one("brief_nf4_static_transient", "nf4", generation={"cache_implementation": "static"})
+
+
+def suite_fp8(args) -> None:
+    """Opt-in FP8: the same random weights and seed in bf16 and in fp8 (torchao dynamic
+    float8, per-tensor scales, with regional compile), their speed and output difference."""
+    from dataclasses import replace
+
+    from core.engine import build_pipeline, compile_transformer, generate, quantize_fp8
+    from core.memory import choose_strategy
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    strategy = None
+    if not TINY:
+        free, total = torch.cuda.mem_get_info()
+        strategy = replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"),
+                           vae_tiling=True)
+    pipe = build_pipeline(components, device, strategy=strategy)
+    size, steps = (SQUARE, 3) if TINY else (SQUARE, 8)
+    req = request(pipe.tokenizer, size, steps, 4.0, seed=7)
+
+    # A fixed single-forward input, to compare the transformer outputs directly.
+    transformer = pipe.transformer
+    torch.manual_seed(1)
+    tokens = (size[0] // 16) * (size[1] // 16)
+    dev = transformer.device
+    dtype = transformer.dtype
+    hidden = torch.randn(1, tokens, transformer.config.in_channels, device=dev, dtype=dtype)
+    text = torch.randn(1, 400, transformer.config.joint_attention_dim, device=dev, dtype=dtype)
+    timestep = torch.full((1,), 0.5, device=dev, dtype=dtype)
+    shapes = [[(1, size[1] // 16, size[0] // 16)]]
+
+    def forward():
+        with torch.no_grad():
+            return transformer(hidden_states=hidden, encoder_hidden_states=text, timestep=timestep,
+                               img_shapes=shapes, return_dict=False)[0].float()
+
+    reference_out = forward()
+    reference = generate(pipe, req, check_output=False)
+    run_generation(pipe, "fp8_reference_bf16_eager", size, steps, 4.0)
+    reference_image = np.asarray(reference.image, dtype=np.float32)
+
+    for keep in ([()] if TINY else [(), ("img_mlp",)])[: 1 if not args.fp8_keep_mlp else 2]:
+        label = "fp8" + ("_keep_" + "_".join(keep) if keep else "")
+        if TINY:
+            record(label, ok=False, error="fp8 needs a Hopper GPU; skipped on CPU")
+            return
+        start = time.perf_counter()
+        quantize_fp8(transformer, keep_bf16=keep)
+        record(f"{label}_quantize", seconds=round(time.perf_counter() - start, 1),
+               allocated_gib=round(torch.cuda.memory_allocated() / GIB, 2))
+        out = forward()
+        rel = (out - reference_out).norm() / reference_out.norm()
+        record(f"{label}_forward_error", rel_l2=float(rel), note="one transformer forward, same input, vs bf16")
+        start = time.perf_counter()
+        compile_transformer(transformer, strategy)
+        pipe.studio_setup = replace(pipe.studio_setup, compiled=True, fast_mode="fp8")
+        first = run_generation(pipe, f"{label}_compiled_first_call", size, 3, 4.0)
+        run_generation(pipe, f"{label}_compiled", size, steps, 4.0)
+        result = generate(pipe, req, check_output=False)
+        image = np.asarray(result.image, dtype=np.float32)
+        mse = float(np.mean((image - reference_image) ** 2))
+        record(f"{label}_image_difference", mean_abs_diff_8bit=float(np.mean(np.abs(image - reference_image))),
+               psnr_db=float(10 * np.log10(255.0**2 / mse)) if mse > 0 else None,
+               note=f"{steps}-step poster, same seed, vs bf16 eager; random weights (noise images)")
+        if first:
+            record(f"{label}_first_call_s", seconds=first["wall_s"])
+
+
+def print_table(out: Path) -> None:
+    rows = [json.loads(line) for line in open(out / "results.jsonl")]
+    for row in rows:
+        keys = ("ok", "wall_s", "step_median_s", "encode_s", "decode_s", "peak_gib", "poster_s", "seconds",
+                "load_s", "generate_s", "rel_l2", "psnr_db", "strategy", "error")
+        shown = " ".join(f"{k}={row[k]}" for k in keys if row.get(k) is not None)
+        print(f"{row['suite']:7s} {row['name']:50s} {shown}")
+
+
+def main() -> None:
+    global OUT, SUITE, TINY, SQUARE, WIDE
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("suite", choices=["speed", "memory", "brief", "fp8", "table", "versions"])
+    parser.add_argument("--out", default=os.environ.get("OUT", "bench/results"))
+    parser.add_argument("--tiny", action="store_true", help="demo-size models on CPU, to test this script")
+    parser.add_argument("--budget", type=float, default=480.0, help="seconds after which optional runs are skipped")
+    parser.add_argument("--cap", type=float, default=80.0, help="memory suite: GPU memory cap in GiB")
+    parser.add_argument("--strategy", default="auto", help="memory suite: auto or a strategy name")
+    parser.add_argument("--resident-blocks", type=int, default=None)
+    parser.add_argument("--no-batched-cfg", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="memory suite: also time with compile")
+    parser.add_argument("--wide", action="store_true", help="memory suite: also 1664x928")
+    parser.add_argument("--vl-dir", default="/tmp/bench_vl3b")
+    parser.add_argument("--nf4-static", action="store_true")
+    parser.add_argument("--fp8-keep-mlp", action="store_true")
+    args = parser.parse_args()
+
+    OUT = Path(args.out)
+    OUT.mkdir(parents=True, exist_ok=True)
+    SUITE = args.suite
+    TINY = args.tiny
+    if TINY:
+        SQUARE, WIDE = (128, 128), (160, 96)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.suite == "table":
+        print_table(OUT)
+        return
+    record("versions", **versions(), argv=sys.argv[1:])
+    if args.suite == "versions":
+        return
+    suites = {"speed": suite_speed, "memory": suite_memory, "brief": suite_brief, "fp8": suite_fp8}
+    try:
+        suites[args.suite](args)
+    except Exception as error:
+        traceback.print_exc()
+        record("suite_failed", ok=False, error=f"{type(error).__name__}: {str(error)[:500]}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
