@@ -245,7 +245,10 @@ def render_jobs() -> None:
             elif state.status == "running":
                 st.markdown(f"**{title}** — running")
                 total = max(state.progress_total, 1)
-                st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
+                if state.progress_step == 0 and studio.runner.model_state == "loading":
+                    st.progress(0.0, text="loading Qwen-Image (first job after a start)…")
+                else:
+                    st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
             elif state.status == "done":
                 poster = posters[state.id]
                 st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
