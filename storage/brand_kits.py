@@ -66,12 +66,12 @@ def _name_taken(session, name: str, except_id: int | None = None) -> bool:
 
 
 def list_kits(db: Database) -> list[BrandKitRecord]:
-    with db.session() as session:
+    with db.reader() as session:
         return [_record(kit) for kit in session.scalars(select(BrandKit).order_by(func.lower(BrandKit.name))).all()]
 
 
 def get_kit(db: Database, kit_id: int) -> BrandKitRecord | None:
-    with db.session() as session:
+    with db.reader() as session:
         kit = session.get(BrandKit, kit_id)
         return _record(kit) if kit is not None else None
 
@@ -107,7 +107,7 @@ def update_kit(db: Database, kit_id: int, spec) -> bool:
 
 
 def prompts_using(db: Database, kit_id: int) -> int:
-    with db.session() as session:
+    with db.reader() as session:
         return session.scalar(select(func.count(Prompt.id)).where(Prompt.brand_kit_id == kit_id)) or 0
 
 

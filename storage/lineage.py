@@ -61,7 +61,7 @@ def _rows(session, where):
 
 
 def lineage(db: Database, job_id: int) -> Lineage | None:
-    with db.session() as session:
+    with db.reader() as session:
         rows = _rows(session, Job.id == job_id)
         if not rows:
             return None
@@ -84,6 +84,6 @@ def lineage(db: Database, job_id: int) -> Lineage | None:
 def job_made_poster(db: Database, job_id: int, sha256: str) -> bool:
     """Whether this database holds that job with exactly that poster: tells an imported
     PNG from this studio (lineage can link to it) from one made elsewhere."""
-    with db.session() as session:
+    with db.reader() as session:
         found = session.scalar(select(Poster.id).where(Poster.job_id == job_id, Poster.sha256 == sha256))
         return found is not None

@@ -84,7 +84,7 @@ def reviews_for(db: Database, poster_ids: list[int]) -> dict[int, list[ReviewRec
     result: dict[int, list[ReviewRecord]] = {pid: [] for pid in poster_ids}
     if not poster_ids:
         return result
-    with db.session() as session:
+    with db.reader() as session:
         rows = session.scalars(
             select(Review).where(Review.poster_id.in_(poster_ids)).order_by(Review.id.desc())
         ).all()
@@ -117,5 +117,5 @@ def summaries(db: Database, poster_ids: list[int]) -> dict[int, ReviewSummary]:
 
 
 def reviewer_names(db: Database) -> list[str]:
-    with db.session() as session:
+    with db.reader() as session:
         return list(session.scalars(select(Review.reviewer).distinct().order_by(Review.reviewer)).all())
