@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.recipes import diff_recipes, recipe_from_detail, word_diff
 from pages.compare_tray import MAX_COMPARE, selected
+from pages.markdown_text import plain
 from pages.review_ui import review_form, reviewer_box, summary_line
 from pages.shared import get_studio, require_app_shell
 from storage.gallery import get_posters
@@ -18,9 +19,6 @@ from storage.reviews import summaries
 require_app_shell()
 studio = get_studio()
 
-# Room for the images in the wide layout; every poster is drawn at one common scale so a
-# 16:9 banner and a 9:16 story keep their true relative sizes.
-CONTENT_WIDTH = 1180
 HIGHLIGHT = "background-color: #fff1a8; font-weight: 600"
 
 
@@ -54,6 +52,7 @@ def short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+
 st.title("Compare")
 raw = st.query_params.get("ids")
 try:
@@ -78,16 +77,21 @@ if len(details) < 2:
     st.stop()
 
 # -- side by side, at one scale --
-scale = min(1.0, min((CONTENT_WIDTH / len(details) - 24) / d.width for d in details))
+# Each column is as wide as its poster has pixels, relative to the others, and each image
+# fills its column: so every poster is drawn at the same scale whatever the window size.
+# The space between them is a column too (Streamlit's gaps are fixed pixels taken from every
+# column alike, which would shrink a narrow poster relatively more).
 review_summaries = summaries(studio.db, [d.id for d in details])
-columns = st.columns(len(details))
+spacer = sum(d.width for d in details) * 0.03
+spec = [weight for d in details for weight in (d.width, spacer)][:-1]
+columns = st.columns(spec, gap=None)[::2]
 for column, detail in zip(columns, details):
     with column:
-        st.image(str(studio.store.absolute(detail.path)), width=max(int(detail.width * scale), 1))
+        st.image(str(studio.store.absolute(detail.path)), width="stretch")
         st.markdown(f"**#{detail.id}** · seed {detail.seed} · {detail.width}×{detail.height}")
         st.caption(summary_line(review_summaries[detail.id]))
         st.page_link("pages/gallery.py", label="Open", query_params={"poster": str(detail.id)}, icon=":material/open_in_new:")
-st.caption(f"All shown at {scale:.0%} of their pixel size, so their sizes compare truly.")
+st.caption("All drawn at one scale: a poster twice as wide in pixels is shown twice as wide.")
 
 # -- every recipe field --
 recipes = [recipe_from_detail(d) for d in details]
@@ -104,7 +108,7 @@ table = pd.DataFrame(
     {
         "Field": [r.label for r in shown],
         **{
-            f"#{d.id}": [short(r.values[i]) if r.label == "Final prompt" else r.values[i] for r in shown]
+            f"#{d.id}": [plain(short(r.values[i]) if r.label == "Final prompt" else r.values[i]) for r in shown]
             for i, d in enumerate(details)
         },
         "Differs": ["≠" if r.differs else "" for r in shown],

@@ -18,6 +18,7 @@ from core.recipes import compose_prefill, recipe_from_detail
 from core.reruns import RerunError, rerun_exact, rerun_new_seeds
 from core.reviews import VERDICTS
 from pages.compare_tray import MAX_COMPARE, compare_checkbox, tray
+from pages.markdown_text import plain
 from pages.review_ui import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.shared import get_studio, require_app_shell, thumb_path
 from storage.brand_kits import get_kit
@@ -91,7 +92,7 @@ def tile(card: PosterCard, summary: ReviewSummary | None, title: str | None = No
         # The text score slot: filled once the OCR text check has scored the poster.
         text_score = f"{card.text_score:.0%}" if card.text_score is not None else "—"
         st.caption(
-            f"**{title or card.product_name or 'Untitled'}** · {preset_label(card.preset_key)}"
+            f"**{plain(title or card.product_name or 'Untitled')}** · {preset_label(card.preset_key)}"
             f" · seed {card.seed}{seconds} · {card.status} · text {text_score} · {card.created_at:%Y-%m-%d %H:%M}"
         )
         if card.id is not None:
@@ -212,7 +213,7 @@ def show_grid() -> None:
                 c1, c2 = st.columns([5, 1], vertical_alignment="center")
                 drawn = sum(1 for c in variant_set.cards if c.id is not None)
                 c1.markdown(
-                    f"**{variant_set.product_name or 'Untitled'}** · {preset_label(variant_set.preset_key)} · "
+                    f"**{plain(variant_set.product_name or 'Untitled')}** · {preset_label(variant_set.preset_key)} · "
                     f"{len(variant_set.cards)} variant(s), {drawn} drawn · {variant_set.created_at:%Y-%m-%d %H:%M}"
                 )
                 if c2.button("Open set", key=f"open_set_{variant_set.variant_group}"):
@@ -295,7 +296,7 @@ def recipe_section(detail) -> None:
     }
     for key, value in detail.timings.items():
         rows[f"Time: {key}"] = value
-    st.table({"field": list(rows), "value": [str(v) for v in rows.values()]})
+    st.table({"field": list(rows), "value": [plain(str(v)) for v in rows.values()]})
     st.markdown("**Prompt**")
     st.code(detail.prompt, language=None, wrap_lines=True)
     st.markdown("**Negative prompt**")

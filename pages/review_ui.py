@@ -7,6 +7,7 @@ import logging
 import streamlit as st
 
 from core.reviews import VERDICT_ICONS, VERDICTS, ReviewError, clean_reviewer, validate_review
+from pages.markdown_text import plain
 from storage.reviews import PosterGone, ReviewRecord, ReviewSummary, add_review
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def reviewer_box(key_prefix: str) -> str | None:
     configured, name = auth_identity()
     if configured:
         if name:
-            st.caption(f"Reviewing as **{name}** (signed in).")
+            st.caption(f"Reviewing as **{plain(name)}** (signed in).")
             return name
         st.info("Sign in to review: the studio signs each review with your account.")
         st.button("Sign in", key=f"{key_prefix}_login", on_click=st.login)
@@ -63,7 +64,7 @@ def reviewer_box(key_prefix: str) -> str | None:
     name = st.session_state.get("reviewer_name")
     if name:
         c1, c2 = st.columns([5, 1])
-        c1.caption(f"Reviewing as **{name}** (remembered for this session).")
+        c1.caption(f"Reviewing as **{plain(name)}** (remembered for this session).")
         c2.button("Change name", key=f"{key_prefix}_change_reviewer", on_click=_forget_name)
         return name
     input_key = f"{key_prefix}_reviewer_input"
@@ -87,7 +88,7 @@ def summary_line(summary: ReviewSummary) -> str:
     parts += [f"{VERDICT_ICONS[v]} {VERDICTS[v]} {summary.verdicts[v]}" for v in VERDICTS if summary.verdicts.get(v)]
     if summary.latest_comment:
         comment = summary.latest_comment if len(summary.latest_comment) <= 90 else summary.latest_comment[:89] + "…"
-        parts.append(f"“{comment}” — {summary.latest_comment_by}")
+        parts.append(f"“{plain(comment)}” — {plain(summary.latest_comment_by)}")
     return " · ".join(parts)
 
 
@@ -130,7 +131,7 @@ def review_history(reviews: list[ReviewRecord]) -> None:
         return
     for review in reviews:
         st.markdown(
-            f"{VERDICT_ICONS[review.verdict]} **{review.reviewer}** · {stars(review.rating)} · "
+            f"{VERDICT_ICONS[review.verdict]} **{plain(review.reviewer)}** · {stars(review.rating)} · "
             f"{VERDICTS[review.verdict]} · {review.created_at:%Y-%m-%d %H:%M}"
         )
         if review.comment:

@@ -35,7 +35,7 @@ def test_compare_three_posters_marks_exactly_the_differing_fields(app_studio):
 
     # Side by side at one scale (the browser test measures the drawn widths).
     assert len(at.get("image")) == 3
-    assert any("All shown at 100% of their pixel size" in c.value for c in at.caption)
+    assert any("All drawn at one scale" in c.value for c in at.caption)
 
     # The word diff: b's prompt equals a's; c's replaces the tone words and adds the style line.
     diffs = [h.value for h in at.get("html")]
