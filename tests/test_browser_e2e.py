@@ -105,7 +105,7 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             expect(page.get_by_text('- headline: "SUMMER SALE"')).to_be_visible(timeout=30_000)
 
             expect(cfg).to_have_value("4.00")
-            page.get_by_role("button", name="Generate").click()
+            page.get_by_role("button", name="Generate", exact=True).click()
             expect(page.get_by_text("Variant 1 · seed 4242")).to_be_visible(timeout=30_000)
             expect(page.get_by_role("link", name="Open in gallery")).to_be_visible(timeout=120_000)
             page.add_style_tag(content=NO_MOTION_CSS)
