@@ -348,8 +348,14 @@ def suite_speed(args) -> None:
     from dataclasses import replace as dc_replace
 
     plain_setup = pipe.studio_setup
-    pipe.studio_setup = dc_replace(plain_setup, force_batched_cfg=True)
-    run_generation(pipe, "eager_batched_cfg_1328", square, short if TINY else 5, 4.0, mode="eager+batched")
+    pipe.studio_setup = dc_replace(plain_setup, force_batched_cfg=True, split_attention=False)
+    run_generation(pipe, "eager_batched_cfg_1328", square, short if TINY else 5, 4.0, mode="eager+batched masked")
+    from core.guidance import install_split_attention
+
+    install_split_attention(pipe.transformer)
+    pipe.studio_setup = dc_replace(plain_setup, force_batched_cfg=True, split_attention=True)
+    run_generation(pipe, "eager_batched_cfg_split_1328", square, short if TINY else 5, 4.0,
+                   mode="eager+batched split attention")
     pipe.studio_setup = plain_setup
 
     # VAE decode, tiled and untiled, straight through the pipeline's VAE.
@@ -408,6 +414,84 @@ def suite_speed(args) -> None:
         except Exception as error:
             traceback.print_exc()
             record("lightning_8steps", ok=False, error=f"{type(error).__name__}: {str(error)[:300]}")
+
+
+def suite_callback(args) -> None:
+    """What the job runner's per-step callback costs on the compiled resident path: none,
+    the SQLite progress write core/jobs.py does, and that write plus a host sync (what a
+    callback that read a GPU value every step would cost). Optionally CUDA graphs."""
+    from dataclasses import replace
+
+    from core.engine import build_pipeline
+    from core.memory import choose_strategy
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    strategy = None
+    if not TINY:
+        free, total = torch.cuda.mem_get_info()
+        strategy = replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"),
+                           vae_tiling=True)
+    steps = 3 if TINY else 20
+    if args.cudagraphs:
+        pipe = build_pipeline(components, device, strategy=strategy, compile=False)
+        if not TINY:
+            start = time.perf_counter()
+            for block in pipe.transformer.transformer_blocks:
+                block.compile(fullgraph=True, mode="reduce-overhead")
+            pipe.studio_setup = replace(pipe.studio_setup, compiled=True)
+            record("cudagraphs_setup", seconds=round(time.perf_counter() - start, 2))
+        run_generation(pipe, "cudagraphs_first_call", SQUARE, 3, 4.0, mode="compiled reduce-overhead")
+        run_generation(pipe, "cudagraphs_second_call", SQUARE, 3, 4.0, mode="compiled reduce-overhead")
+        run_generation(pipe, f"cudagraphs_1328_cfg4_{steps}steps", SQUARE, steps, 4.0, mode="compiled reduce-overhead")
+        return
+    pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
+    run_generation(pipe, "callback_compile_warmup", SQUARE, 3, 4.0)
+    run_generation(pipe, f"callback_none_{steps}steps", SQUARE, steps, 4.0, mode="compiled, no progress")
+    with tempfile.TemporaryDirectory() as folder:
+        on_step = sqlite_progress_writer(folder)
+        run_generation(pipe, f"callback_sqlite_{steps}steps", SQUARE, steps, 4.0, on_step=on_step,
+                       mode="compiled + SQLite progress per step")
+
+        def with_sync(step, total):
+            on_step(step, total)
+            sync()
+
+        run_generation(pipe, f"callback_sqlite_sync_{steps}steps", SQUARE, steps, 4.0, on_step=with_sync,
+                       mode="compiled + SQLite progress + cuda sync per step")
+        start = time.perf_counter()
+        for step in range(50):
+            on_step(step + 1, 50)
+        record("sqlite_record_progress_host_cost", ms_per_call=round((time.perf_counter() - start) / 50 * 1000, 2))
+    run_generation(pipe, f"callback_none_{steps}steps_again", SQUARE, steps, 4.0, mode="compiled, no progress")
+
+
+def suite_batched(args) -> None:
+    """Resident weights, compiled: the two guidance calls against one batch of 2 with the
+    split (mask-free) attention of core/guidance.py."""
+    from dataclasses import replace
+
+    from core.engine import build_pipeline
+    from core.guidance import install_split_attention
+    from core.memory import choose_strategy
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    strategy = None
+    if not TINY:
+        free, total = torch.cuda.mem_get_info()
+        strategy = replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"),
+                           vae_tiling=True)
+    pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
+    install_split_attention(pipe.transformer)
+    steps = 3 if TINY else 8
+    plain = pipe.studio_setup
+    run_generation(pipe, "batched_two_calls_warmup", SQUARE, 3, 4.0)
+    run_generation(pipe, "batched_two_calls_compiled", SQUARE, steps, 4.0, mode="compiled, two calls")
+    pipe.studio_setup = replace(plain, force_batched_cfg=True)
+    run_generation(pipe, "batched_split_warmup", SQUARE, 3, 4.0)
+    run_generation(pipe, "batched_split_compiled", SQUARE, steps, 4.0, mode="compiled, batch of 2, split attention")
+    run_generation(pipe, "batched_split_compiled_1664x928", WIDE, steps, 4.0, mode="compiled, batch of 2, split")
 
 
 def few_step(pipe, components, size) -> None:
@@ -680,7 +764,8 @@ def print_table(out: Path) -> None:
 def main() -> None:
     global OUT, SUITE, TINY, SQUARE, WIDE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suite", choices=["speed", "memory", "brief", "fp8", "table", "versions"])
+    parser.add_argument("suite", choices=["speed", "memory", "callback", "batched", "brief", "fp8", "table", "versions"])
+    parser.add_argument("--cudagraphs", action="store_true", help="callback suite: compile with CUDA graphs instead")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench/results"))
     parser.add_argument("--tiny", action="store_true", help="demo-size models on CPU, to test this script")
     parser.add_argument("--budget", type=float, default=480.0, help="seconds after which optional runs are skipped")
@@ -708,7 +793,9 @@ def main() -> None:
     record("versions", **versions(), argv=sys.argv[1:])
     if args.suite == "versions":
         return
-    suites = {"speed": suite_speed, "memory": suite_memory, "brief": suite_brief, "fp8": suite_fp8}
+    suites = {"speed": suite_speed, "memory": suite_memory, "callback": suite_callback, "batched": suite_batched,
+              "brief": suite_brief,
+              "fp8": suite_fp8}
     try:
         suites[args.suite](args)
     except Exception as error:

@@ -110,6 +110,8 @@ class PipelineSetup:
     fast_mode: str = "off"
     # Batch the two guidance passes even with resident weights (the benchmark measures it).
     force_batched_cfg: bool = False
+    # Batched guidance runs attention per row without a mask (core/guidance.py).
+    split_attention: bool = True
 
     @property
     def batched_cfg(self) -> bool:
@@ -194,6 +196,10 @@ def build_pipeline(
         load_lightning_lora(pipe, lora_path)
 
     place_pipeline(pipe, device, strategy)
+    if strategy is not None and strategy.batched_cfg:
+        from core.guidance import install_split_attention
+
+        install_split_attention(pipe.transformer)
     if fast_mode == "fp8":
         quantize_fp8(pipe.transformer)
     if attention_backend:
@@ -384,75 +390,6 @@ def encode_prompts(pipe, request: GenerationRequest) -> dict:
     return inputs
 
 
-class BatchedGuidance:
-    """Answers the pipeline's two guidance calls of a step with one batch-of-2 forward.
-
-    QwenImagePipeline calls the transformer twice per step: first with the prompt, then
-    with the negative prompt, on the same latents and timestep. When the transformer's
-    weights stream from host memory, each call moves every streamed block across the link,
-    so two calls move it twice. Here the first call runs both (the shorter text padded and
-    masked out, which gives the same result) and the second call gets the stored half.
-    Used only where weights stream: with resident weights the padded batch is slower."""
-
-    def __init__(self, transformer, negative_embeds: torch.Tensor, negative_mask: torch.Tensor | None):
-        self.transformer = transformer
-        self.negative_embeds = negative_embeds
-        self.negative_mask = negative_mask
-        self.pending: torch.Tensor | None = None
-        self.forward = None
-
-    def __enter__(self):
-        self.forward = self.transformer.forward  # diffusers' offloading hooks included
-        self.transformer.forward = self
-        return self
-
-    def __exit__(self, *exc):
-        self.transformer.forward = self.forward
-        self.pending = None
-
-    def __call__(self, hidden_states, encoder_hidden_states, encoder_hidden_states_mask=None, timestep=None,
-                 img_shapes=None, return_dict=True, **kwargs):
-        if self.pending is not None:
-            # The negative call of this step: its result was computed with the prompt's.
-            if encoder_hidden_states.shape[1] != self.negative_embeds.shape[1]:
-                raise RuntimeError("batched guidance got calls out of order")
-            output, self.pending = self.pending, None
-            return (output,) if not return_dict else _transformer_output(output)
-
-        text, mask = _pad_pair(encoder_hidden_states, encoder_hidden_states_mask,
-                               self.negative_embeds, self.negative_mask)
-        output = self.forward(
-            hidden_states=torch.cat([hidden_states, hidden_states]),
-            encoder_hidden_states=text,
-            encoder_hidden_states_mask=mask,
-            timestep=torch.cat([timestep, timestep]),
-            img_shapes=img_shapes * 2 if img_shapes is not None else None,
-            return_dict=False,
-            **kwargs,
-        )[0]
-        positive, self.pending = output.chunk(2)
-        return (positive,) if not return_dict else _transformer_output(positive)
-
-
-def _transformer_output(sample):
-    from diffusers.models.modeling_outputs import Transformer2DModelOutput
-
-    return Transformer2DModelOutput(sample=sample)
-
-
-def _pad_pair(first, first_mask, second, second_mask):
-    """Two [1, L, D] text embeddings as one [2, max L, D] batch with a mask that marks
-    each row's real tokens (the padding is never attended to)."""
-    length = max(first.shape[1], second.shape[1])
-    rows, masks = [], []
-    for embeds, mask in ((first, first_mask), (second, second_mask)):
-        valid = mask.bool() if mask is not None else torch.ones(embeds.shape[:2], dtype=torch.bool, device=embeds.device)
-        pad = length - embeds.shape[1]
-        rows.append(torch.nn.functional.pad(embeds, (0, 0, 0, pad)))
-        masks.append(torch.nn.functional.pad(valid, (0, pad), value=False))
-    return torch.cat(rows), torch.cat(masks)
-
-
 def generate(
     pipe,
     request: GenerationRequest,
@@ -500,12 +437,16 @@ def generate(
             events.append(begin)
         timings["encode_s"] = time.perf_counter() - start
         last = time.perf_counter()
-        batched = setup.batched_cfg and request.true_cfg_scale > 1
-        guidance = (
-            BatchedGuidance(pipe.transformer, inputs["negative_prompt_embeds"], inputs["negative_prompt_embeds_mask"])
-            if batched
-            else contextlib.nullcontext()
-        )
+        guidance = contextlib.nullcontext()
+        if setup.batched_cfg and request.true_cfg_scale > 1:
+            from core.guidance import BatchedGuidance
+
+            guidance = BatchedGuidance(
+                pipe.transformer,
+                inputs["negative_prompt_embeds"],
+                inputs["negative_prompt_embeds_mask"],
+                split_attention=setup.split_attention,
+            )
         with guidance:
             output = pipe(
                 **inputs,
