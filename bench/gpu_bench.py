@@ -665,11 +665,13 @@ def suite_brief(args) -> None:
         wall = time.perf_counter() - start
         return record(name, ok=True, mode=mode, wall_s=round(wall, 2), load_s=result.timings.get("load_s"),
                       prepare_s=result.timings.get("prepare_s"), generate_s=result.timings.get("generate_s"),
-                      free_s=result.timings.get("free_s"), new_tokens=result.new_tokens,
+                      free_s=result.timings.get("free_s"), free_parts=result.timings.get("free_parts"),
+                      new_tokens=result.new_tokens,
                       prompt_tokens=result.prompt_tokens, peak_gib=peak_gib(), warm=holder is not None, **extra)
 
     # The seed's path: NF4, transient, dynamic cache.
-    one("brief_nf4_transient", "nf4")
+    if not args.skip_nf4:
+        one("brief_nf4_transient", "nf4")
     # The fast path: bf16 + static cache (compiled by transformers). The first call in a
     # process pays the compile; the later transient loads reuse the compiled code.
     one("brief_fast_transient_first", "fast")
@@ -777,6 +779,7 @@ def main() -> None:
     parser.add_argument("--wide", action="store_true", help="memory suite: also 1664x928")
     parser.add_argument("--vl-dir", default="/tmp/bench_vl3b")
     parser.add_argument("--nf4-static", action="store_true")
+    parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the seed's NF4 run")
     parser.add_argument("--fp8-keep-mlp", action="store_true")
     args = parser.parse_args()
 

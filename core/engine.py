@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.memory import Strategy
+from core.memory import Strategy, resident_block_indices
 
 logger = logging.getLogger(__name__)
 
@@ -268,13 +268,16 @@ def stream_text_encoder(text_encoder, onload: torch.device) -> None:
 
 
 def stream_transformer_blocks(transformer, onload: torch.device, resident_blocks: int, use_stream: bool = True) -> None:
-    """Keep the first `resident_blocks` transformer blocks on the GPU and stream the others
-    from pinned host memory, one block ahead of the compute (diffusers' block-level group
-    offloading with a CUDA stream, applied to the streamed blocks only)."""
+    """Keep `resident_blocks` transformer blocks on the GPU, spread evenly (core.memory.
+    resident_block_indices), and stream the others from pinned host memory, one block ahead
+    of the compute (diffusers' block-level group offloading with a CUDA stream, applied to
+    the streamed blocks only)."""
     from diffusers.hooks import apply_group_offloading
 
     blocks = list(transformer.transformer_blocks)
-    resident, streamed = blocks[:resident_blocks], blocks[resident_blocks:]
+    keep = set(resident_block_indices(len(blocks), resident_blocks))
+    resident = [block for index, block in enumerate(blocks) if index in keep]
+    streamed = [block for index, block in enumerate(blocks) if index not in keep]
     # diffusers offloads every block of a ModuleList child; show it only the streamed ones.
     # The embedders and final layers (80 MB) go with them as the top-level group.
     transformer.transformer_blocks = torch.nn.ModuleList(streamed)
@@ -288,9 +291,15 @@ def stream_transformer_blocks(transformer, onload: torch.device, resident_blocks
             record_stream=use_stream,
         )
     finally:
-        transformer.transformer_blocks = torch.nn.ModuleList(resident + streamed)
+        transformer.transformer_blocks = torch.nn.ModuleList(blocks)
     for block in resident:
         block.to(onload)
+
+
+def is_streamed(module) -> bool:
+    """Whether diffusers' group offloading moves this module's weights in and out."""
+    registry = getattr(module, "_diffusers_hook", None)
+    return registry is not None and registry.get_hook("group_offloading") is not None
 
 
 def compile_transformer(transformer, strategy: Strategy | None) -> bool:
@@ -300,7 +309,7 @@ def compile_transformer(transformer, strategy: Strategy | None) -> bool:
     if strategy is not None and strategy.name == "nf4":
         return False  # bitsandbytes 4-bit layers break fullgraph compilation
     if strategy is not None and strategy.name == "group_offload":
-        resident = list(transformer.transformer_blocks)[: strategy.resident_blocks or 0]
+        resident = [block for block in transformer.transformer_blocks if not is_streamed(block)]
         for block in resident:
             block.compile(fullgraph=True)
         return bool(resident)
