@@ -1,4 +1,4 @@
-"""Compose's gallery-side helpers: applying a brand kit, recalling a recipe from an exported
+"""Compose's gallery-side widgets: applying a brand kit, recalling a recipe from an exported
 PNG, and the notice that this compose is an edit of an earlier poster.
 
 They only read and set Compose's widget keys (pages/compose.py DEFAULTS). Values are set in

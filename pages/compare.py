@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from core.recipes import diff_recipes, recipe_from_detail, word_diff
-from pages.compare_tray import MAX_COMPARE, selected
-from pages.markdown_text import plain
-from pages.review_ui import review_form, reviewer_box, summary_line
+from core.ui_compare_tray import MAX_COMPARE, selected
+from core.ui_review import review_form, reviewer_box, summary_line
+from core.ui_text import plain
 from pages.shared import get_studio, require_app_shell
 from storage.gallery import get_posters
 from storage.reviews import summaries
