@@ -596,6 +596,13 @@ def suite_memory(args) -> None:
     tag = f"{strategy.label}_cap{args.cap:g}"
     extra = dict(cap_gib=args.cap, chooser_fits=strategy.fits, estimated_peak_gib=strategy.estimated_peak_gib)
     run_generation(pipe, f"warmup_{tag}", SQUARE, 2, 4.0, **extra)
+    if args.full:
+        # A whole 50-step poster under the cap, compiled, as the app runs it.
+        if not TINY:
+            pipe.studio_setup = replace(pipe.studio_setup, compiled=compile_transformer(pipe.transformer, strategy))
+        run_generation(pipe, f"mem_{tag}_compiled_first", SQUARE, 2, 4.0, **extra)
+        run_generation(pipe, f"mem_{tag}_compiled_1328_cfg4_50steps_full", SQUARE, 3 if TINY else 50, 4.0, **extra)
+        return
     run_generation(pipe, f"mem_{tag}_1328_cfg4", SQUARE, 3 if TINY else 5, 4.0, **extra)
     if time_left(args.budget) and args.wide:
         run_generation(pipe, f"mem_{tag}_1664x928_cfg4", WIDE, 3, 4.0, **extra)
@@ -777,6 +784,7 @@ def main() -> None:
     parser.add_argument("--no-batched-cfg", action="store_true")
     parser.add_argument("--compile", action="store_true", help="memory suite: also time with compile")
     parser.add_argument("--wide", action="store_true", help="memory suite: also 1664x928")
+    parser.add_argument("--full", action="store_true", help="memory suite: one whole 50-step poster, compiled")
     parser.add_argument("--vl-dir", default="/tmp/bench_vl3b")
     parser.add_argument("--nf4-static", action="store_true")
     parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the seed's NF4 run")

@@ -239,6 +239,27 @@ def run_brief(
     memory = {"before": memory_snapshot()}
 
     loaded = holder.loaded if holder is not None else None
+    # A full gc.collect() over the server's heap took 0.5-0.7 s of every transient brief on
+    # the H100 (BENCHMARKS.md). Freezing what exists before the load makes the collection
+    # after the brief scan only what the brief created: the model and its reference cycles.
+    frozen = holder is None
+    if frozen:
+        gc.freeze()
+    try:
+        return _run_brief_frozen(
+            model, model_id, image, device, language, notes, max_new_tokens, on_stage, holder, loader, generation,
+            loaded, timings, total_start, memory,
+        )
+    finally:
+        if frozen:
+            # Back into the oldest generation; their garbage goes at the next full collection.
+            gc.unfreeze()
+
+
+def _run_brief_frozen(
+    model, model_id, image, device, language, notes, max_new_tokens, on_stage, holder, loader, generation,
+    loaded, timings, total_start, memory,
+) -> BriefResult:
     if loaded is None:
         on_stage(STAGE_LOADING)
         start = time.perf_counter()
