@@ -62,6 +62,7 @@ def brand_kit_section(studio) -> None:
         [None, *kits],
         format_func=lambda i: "No brand kit" if i is None else kits[i].name,
         key="compose_brand_kit",
+        placeholder="No brand kit",  # Streamlit shows the placeholder while the value is None
         on_change=_apply_kit,
         args=(studio,),
         help="Fills the kit's tone, style keywords and tagline, and adds its colours and fonts to the prompt.",
