@@ -428,13 +428,13 @@ def lineage_section(detail) -> None:
         st.caption("An original: no parent, and no reruns yet.")
     if tree.ancestors:
         st.markdown("**Made from** (oldest first)")
-        cols = st.columns(min(len(tree.ancestors), 6))
+        cols = st.columns(6)
         for index, node in enumerate(tree.ancestors[-6:]):
             with cols[index % len(cols)]:
                 _node(node, f"lineage_up_{node.job_id}")
     if tree.children:
         st.markdown(f"**Reruns of this poster** ({len(tree.children)})")
-        cols = st.columns(min(len(tree.children), 6))
+        cols = st.columns(6)
         for index, node in enumerate(tree.children):
             with cols[index % len(cols)]:
                 _node(node, f"lineage_down_{node.job_id}")
