@@ -7,12 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-# Pages import `core`, `storage` and `pages.shared` from the app root, also under AppTest.
+# Pages import `core`, `storage` and `pages.ui.shared` from the app root, also under AppTest.
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pages.shared import demo_banner, get_studio, sidebar_panel, thumb_path  # noqa: E402
+from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_path  # noqa: E402
 from storage.gallery import GalleryFilter, list_posters  # noqa: E402
 
 st.set_page_config(page_title="Qwen Poster Studio", page_icon="🖼️", layout="wide")

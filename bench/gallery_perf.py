@@ -170,7 +170,7 @@ def measure(data_dir: Path, repeat: int) -> list[dict]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from pages.shared import get_studio
+    from pages.ui.shared import get_studio
     from storage.gallery import GalleryFilter, get_poster, get_posters, list_posters, list_variant_sets, poster_ids_matching
     from storage.lineage import lineage
     from storage.reviews import reviewer_names, reviews_for, summaries

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.brand import BrandKitError, brand_block, colors_to_text, validate_kit
 from core.prompting import TONES
-from pages.shared import get_studio, require_app_shell
+from pages.ui.shared import get_studio, require_app_shell
 from storage.brand_kits import DuplicateKitName, create_kit, delete_kit, get_kit, list_kits, prompts_using, update_kit
 
 require_app_shell()

@@ -11,7 +11,7 @@ from core.brief import STAGE_FREEING
 from core.brief_sections import SECTION_KEYS, SECTION_TITLES, compact_brief
 from core.drafts import DraftError, prepare_draft
 from core.prompting import LANGUAGES
-from pages.shared import get_studio, persistent_form, thumb_path, require_app_shell
+from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage.briefs import get_brief, list_briefs, update_brief_sections
 
 logger = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from core.recipes import diff_recipes, recipe_from_detail, word_diff
-from core.ui_compare_tray import MAX_COMPARE, selected
-from core.ui_review import review_form, reviewer_box, summary_line
-from core.ui_text import plain
-from pages.shared import get_studio, require_app_shell
+from pages.ui.compare_tray import MAX_COMPARE, selected
+from pages.ui.review import review_form, reviewer_box, summary_line
+from pages.ui.markdown_text import plain
+from pages.ui.shared import get_studio, require_app_shell
 from storage.gallery import get_posters
 from storage.reviews import summaries
 

@@ -10,14 +10,14 @@ from core.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest
 from core.presets import DEFAULT_PRESET, PRESETS
 from core.prompting import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
 from core.brief_sections import compact_brief
-from core.ui_compose import brand_kit_section, recipe_import_section, rerun_notice
-from pages.shared import get_studio, persistent_form, thumb_path, require_app_shell
+from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
+from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage import jobs as job_rows
 from storage.briefs import get_brief, list_briefs
 from storage.gallery import get_poster
 from storage.models import FINISHED_STATUSES
 from storage.textchecks import set_job_ids
-from pages.text_badges import render_text_check
+from pages.ui.text_badges import render_text_check
 
 logger = logging.getLogger(__name__)
 require_app_shell()

@@ -17,10 +17,10 @@ from core.prompting import BUILDER_VERSION, LANGUAGES
 from core.recipes import compose_prefill, recipe_from_detail
 from core.reruns import RerunError, rerun_exact, rerun_new_seeds
 from core.reviews import VERDICTS
-from core.ui_compare_tray import MAX_COMPARE, compare_checkbox, tray
-from core.ui_review import current_reviewer, review_form, review_history, reviewer_box, summary_line
-from core.ui_text import plain
-from pages.shared import get_studio, require_app_shell, thumb_path
+from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
+from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
+from pages.ui.markdown_text import plain
+from pages.ui.shared import get_studio, require_app_shell, thumb_path
 from storage.brand_kits import get_kit
 from storage.gallery import (
     GalleryFilter,

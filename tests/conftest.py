@@ -62,7 +62,7 @@ def app_studio(studio_env):
     import streamlit as st
 
     st.cache_resource.clear()
-    from pages.shared import get_studio
+    from pages.ui.shared import get_studio
 
     instance = get_studio()
     yield instance

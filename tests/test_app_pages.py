@@ -126,6 +126,6 @@ def test_gallery_survives_a_restart(app_studio, studio_env):
     at2 = new_app()
     at2.switch_page("pages/gallery.py").run()
     assert any("1 match" in c.value for c in at2.caption)
-    from pages.shared import get_studio
+    from pages.ui.shared import get_studio
 
     get_studio().close()

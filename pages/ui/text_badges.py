@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-def md_escape(text: str) -> str:
-    """User text inside st.markdown: `$` would start LaTeX, `*`/`_` emphasis, and so on."""
-    for ch in "\\`*_{}[]<>()#+-.!|$~":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
+from pages.ui.markdown_text import plain
 
 ROLE_LABELS = {"name": "Name", "offer": "Headline", "price": "Price", "cta": "CTA", "benefit": "Benefit"}
 
@@ -37,14 +32,14 @@ def render_text_check(text_check: dict | None, checking: bool = False) -> None:
         return
     for item in text_check.get("strings", []):
         role = ROLE_LABELS.get(item.get("role"), item.get("role", ""))
-        expected = md_escape(item.get("expected", ""))
+        expected = plain(item.get("expected", ""))
         status = item.get("status")
         if status == "exact":
             st.markdown(f":green-badge[✓ exact] **{role}** “{expected}”")
         elif status == "near":
-            st.markdown(f":orange-badge[≈ near] **{role}** “{expected}” — read “{md_escape(item.get('read') or '')}”")
+            st.markdown(f":orange-badge[≈ near] **{role}** “{expected}” — read “{plain(item.get('read') or '')}”")
         else:
             st.markdown(f":red-badge[✗ missing] **{role}** “{expected}”")
     extra = text_check.get("extra_text") or []
     if extra:
-        st.markdown(":gray-badge[extra text] " + ", ".join(f"“{md_escape(t)}”" for t in extra[:12]))
+        st.markdown(":gray-badge[extra text] " + ", ".join(f"“{plain(t)}”" for t in extra[:12]))

@@ -20,7 +20,7 @@ DEMO_BANNER = (
 )
 
 
-HOME = Path(__file__).resolve().parents[1] / "Home.py"
+HOME = Path(__file__).resolve().parents[2] / "Home.py"
 
 
 def require_app_shell() -> None:
