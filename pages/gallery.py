@@ -11,6 +11,7 @@ import math
 import streamlit as st
 
 from core.compose import MAX_VARIANTS
+from core.fidelity import backfill, recheck_poster
 from core.export import FORMATS, MAX_ZIP_POSTERS, SIZE_MODES, ExportOptions, export_file_name, export_poster, zip_posters
 from core.presets import PRESETS
 from core.prompting import BUILDER_VERSION, LANGUAGES
@@ -21,6 +22,7 @@ from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell, thumb_path
+from pages.ui.text_badges import render_text_check
 from storage.brand_kits import get_kit
 from storage.gallery import (
     GalleryFilter,
@@ -35,6 +37,7 @@ from storage.gallery import (
 )
 from storage.lineage import LineageNode, lineage
 from storage.models import JOB_STATUSES
+from storage.textchecks import unchecked_poster_ids
 from storage.reviews import ReviewSummary, reviewer_names, reviews_for, summaries, summarize
 
 require_app_shell()
@@ -149,6 +152,14 @@ def filter_bar(view: str) -> GalleryFilter:
     _keep_valid("gallery_reviewer", reviewers)
     reviewer = r3.selectbox("Reviewed by", reviewers, format_func=lambda r: "Anyone" if r is None else r, key="gallery_reviewer")
     me = current_reviewer()
+    t1, t2, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+    all_text_correct = t1.checkbox(
+        "All text correct", key="gallery_text_correct", help="Posters whose OCR check found every exact string exactly."
+    )
+    sort = t2.selectbox(
+        "Sort", ["newest", "text"], format_func=lambda s: "Newest first" if s == "newest" else "Best text first",
+        key="gallery_sort",
+    )
     not_mine = r4.checkbox(
         "Not yet reviewed by me",
         key="gallery_not_mine",
@@ -165,6 +176,8 @@ def filter_bar(view: str) -> GalleryFilter:
         reviewer=reviewer,
         not_reviewed_by=me if (not_mine and me) else None,
         shortlist=view == "shortlist",
+        all_text_correct=all_text_correct,
+        sort=sort,
     )
 
 
@@ -235,6 +248,32 @@ def show_grid() -> None:
     tiles(cards)
     pager(page, pages)
     selection_zip(filters, VIEWS[view].lower())
+    backfill_section()
+
+
+def backfill_section() -> None:
+    """Posters made before the text check existed (or while it was switched off)."""
+    unchecked = unchecked_poster_ids(studio.db)
+    if not unchecked:
+        return
+    with st.expander(f"{len(unchecked)} poster(s) have no text check yet"):
+        st.caption("Runs the OCR check on each of them now (about a second a poster on CPU).")
+        if st.button(f"Check text on {len(unchecked)} poster(s)", key="btn_backfill_text"):
+            bar = st.progress(0.0, text="checking…")
+            count = backfill(studio.db, studio.store, on_progress=lambda i, n: bar.progress(i / n, text=f"checked {i} of {n}"))
+            st.toast(f"Checked {count} poster(s).")
+            st.rerun()
+
+
+def text_check_section(detail) -> None:
+    st.subheader("Text check")
+    render_text_check(detail.text_check, checking=studio.settings.text_check)
+    if detail.text_check and detail.text_check.get("history"):
+        st.caption(f"Replaced {len(detail.text_check['history'])} earlier check(s).")
+    if st.button("Check text again", key="btn_recheck_text"):
+        with st.spinner("Reading the poster…"):
+            recheck_poster(studio.db, studio.store, detail.id)
+        st.rerun()
 
 
 # -- one variant set ----------------------------------------------------------------------
@@ -488,6 +527,7 @@ def show_detail(poster_id: int) -> None:
         with c2:
             compare_checkbox(detail.id)
     with recipe_col:
+        text_check_section(detail)
         recipe_section(detail)
 
     rerun_section(detail)

@@ -30,6 +30,8 @@ class GalleryFilter:
     reviewer: str | None = None  # reviewed by this person
     not_reviewed_by: str | None = None  # no review yet from this person ("not yet reviewed by me")
     shortlist: bool = False  # approved by someone, and nobody's standing verdict is changes/reject
+    all_text_correct: bool = False  # the OCR check found every exact string exactly
+    sort: str = "newest"  # "newest", or "text" (best text score first)
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,17 @@ def _filtered(query, filters: GalleryFilter):
     if text:
         pattern = f"%{text.lower()}%"
         query = query.where(or_(func.lower(Prompt.product_name).like(pattern), func.lower(Prompt.prompt).like(pattern)))
+    if filters.all_text_correct:
+        query = query.where(Poster.text_score >= 1.0)
     return _review_filtered(query, filters)
+
+
+def _ordering(filters: GalleryFilter) -> list:
+    newest = [Job.created_at.desc(), Job.id.desc()]
+    if filters.sort == "text":
+        # Unchecked posters (and jobs without a poster) after every checked one.
+        return [Poster.text_score.desc().nulls_last(), *newest]
+    return newest
 
 
 def list_posters(
@@ -174,7 +186,7 @@ def list_posters(
         total = session.scalar(_filtered(count_query, filters)) or 0
         rows = session.execute(
             _filtered(base, filters)
-            .order_by(Job.created_at.desc(), Job.id.desc())
+            .order_by(*_ordering(filters))
             .offset((page - 1) * page_size)
             .limit(page_size)
         ).all()
