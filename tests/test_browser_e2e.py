@@ -2,6 +2,7 @@
 real `streamlit run` server on demo models."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -108,6 +109,10 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             page.get_by_role("button", name="Generate", exact=True).click()
             expect(page.get_by_text("Variant 1 · seed 4242")).to_be_visible(timeout=30_000)
             expect(page.get_by_role("link", name="Open in gallery")).to_be_visible(timeout=120_000)
+            # The OCR check lands after the poster; once its badge shows, the page stops polling
+            # and a click can no longer race a refresh.
+            expect(page.get_by_text(re.compile(r"^text [✓✗] \d+/\d+ exact$"))).to_be_visible(timeout=120_000)
+            expect(page.get_by_text("✗ missing").first).to_be_visible()
             page.add_style_tag(content=NO_MOTION_CSS)
             page.screenshot(path=str(ARTIFACTS / "compose.png"), full_page=True)
 
