@@ -90,6 +90,7 @@ with left:
         if i is None
         else f"Brief #{i} · {saved_briefs[i].created_at:%Y-%m-%d %H:%M} · {compact_brief(saved_briefs[i].current_sections, 60)}",
         key="compose_brief_id",
+        placeholder="Free text (or none)",  # Streamlit shows the placeholder while the value is None
         help="Saved briefs come from the Brief page; pick one, or write free text.",
     )
     chosen_brief = saved_briefs.get(st.session_state.compose_brief_id)

@@ -128,20 +128,23 @@ def _keep_valid(key: str, options: list) -> None:
 def filter_bar(view: str) -> GalleryFilter:
     c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
     preset = c1.selectbox(
-        "Preset", [None, *PRESETS], format_func=lambda k: "All presets" if k is None else PRESETS[k].label, key="gallery_preset"
+        "Preset", [None, *PRESETS], format_func=lambda k: "All presets" if k is None else PRESETS[k].label, key="gallery_preset",
+        placeholder="All presets",  # shown while the value is None
     )
     language = c2.selectbox(
-        "Language", [None, *LANGUAGES], format_func=lambda k: "All" if k is None else LANGUAGES[k], key="gallery_language"
+        "Language", [None, *LANGUAGES], format_func=lambda k: "All" if k is None else LANGUAGES[k], key="gallery_language",
+        placeholder="All",
     )
     status = c3.selectbox(
         "Status", ["done", *[s for s in JOB_STATUSES if s != "done"], None],
-        format_func=lambda s: "All" if s is None else s, key="gallery_status", disabled=view == "shortlist",
+        format_func=lambda s: "All" if s is None else s, key="gallery_status", placeholder="All", disabled=view == "shortlist",
     )
     text = c4.text_input("Search product name and prompt", key="gallery_text")
 
     r1, r2, r3, r4 = st.columns([1, 1, 2, 2], vertical_alignment="bottom")
     verdict = r1.selectbox(
         "Verdict", [None, *VERDICTS], format_func=lambda v: "Any verdict" if v is None else VERDICTS[v], key="gallery_verdict",
+        placeholder="Any verdict",
         help="A reviewer's newest review is their standing verdict.",
     )
     min_rating = r2.selectbox(
@@ -150,7 +153,8 @@ def filter_bar(view: str) -> GalleryFilter:
     )
     reviewers = [None, *reviewer_names(studio.db)]
     _keep_valid("gallery_reviewer", reviewers)
-    reviewer = r3.selectbox("Reviewed by", reviewers, format_func=lambda r: "Anyone" if r is None else r, key="gallery_reviewer")
+    reviewer = r3.selectbox("Reviewed by", reviewers, format_func=lambda r: "Anyone" if r is None else r, key="gallery_reviewer",
+                            placeholder="Anyone")
     me = current_reviewer()
     t1, t2, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     all_text_correct = t1.checkbox(

@@ -145,7 +145,7 @@ def test_two_reviewers_saving_at_the_same_moment_both_land(studio):
 def test_a_signed_in_user_reviews_under_their_account(monkeypatch):
     import streamlit as st
 
-    from core import ui_review as review_ui
+    from pages.ui import review as review_ui
 
     monkeypatch.setattr(st, "user", {"is_logged_in": True, "name": "Carol Chen", "email": "carol@example.com"})
     assert review_ui.auth_identity() == (True, "Carol Chen")
