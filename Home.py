@@ -50,6 +50,7 @@ navigation = st.navigation(
         st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         st.Page("pages/brand_kits.py", title="Brand kits", icon=":material/style:"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/speed:"),
     ]
 )
 navigation.run()

@@ -27,6 +27,7 @@ from core.engine import (
     GenerationRequest,
     GpuOutOfMemoryError,
     generate,
+    setup_of,
 )
 from storage import jobs as job_rows
 from storage.db import Database
@@ -194,6 +195,9 @@ class JobRunner:
             timings = {
                 "generate_s": round(result.seconds, 3),
                 "step_mean_s": round(sum(result.step_seconds) / max(len(result.step_seconds), 1), 4),
+                # How the pipeline actually ran (memory strategy, compile, fast mode).
+                "strategy": setup_of(pipe).label,
+                **{key: round(value, 3) for key, value in result.timings.items()},
             }
             stored = self.store.put_png(image)
             timings["total_s"] = round(time.perf_counter() - started, 3)

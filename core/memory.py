@@ -100,10 +100,10 @@ def resident_block_indices(total_blocks: int, resident_blocks: int) -> list[int]
         return []
     streamed = total_blocks - resident_blocks
     # Streamed blocks at even spacing, never block 0: the first streamed block's copy then
-    # overlaps the compute of the resident block(s) before it.
+    # overlaps the compute of the resident block(s) before it. (This spacing is the one
+    # measured in BENCHMARKS.md.)
     streamed_at = {int((i + 1) * total_blocks / (streamed + 1)) for i in range(streamed)}
     return [index for index in range(total_blocks) if index not in streamed_at]
-
 
 def megapixels(width: int, height: int) -> float:
     return width * height / 1e6
@@ -244,6 +244,19 @@ def choose_strategy(
 
     blocks = group_blocks()
     group_peak = estimate_peak_gib("group_offload", width, height, model, resident_blocks=blocks)
+    streamed_gib = (model.transformer_blocks - blocks) * model.block_gib + model.text_encoder_gib
+    short_of_host = host_gib is not None and streamed_gib > host_gib
+    if allow_nf4 and short_of_host:
+        nf4 = build(
+            "nf4",
+            [
+                f"The transformer does not fit on the GPU ({card}), and streaming it needs about "
+                f"{streamed_gib:.0f} GiB of host memory where {host_gib:.0f} GiB is free.",
+                "The transformer is loaded 4-bit (NF4, bitsandbytes) and stays resident: this changes the output.",
+            ],
+        )
+        if nf4.fits:
+            return nf4
     if group_peak <= budget and (blocks >= 1 or not allow_nf4):
         streamed = model.transformer_blocks - blocks
         return build(

@@ -11,6 +11,9 @@
 | STUDIO_KEEP_VL_WARM   | 0                                | keep the brief model loaded between briefs           |
 | STUDIO_TEXT_CHECK     | 1                                | OCR-check every new poster's exact strings           |
 | STUDIO_DEMO_MODELS_DIR| <data dir>/demo_models           | where the demo checkpoints are built                 |
+
+Speed and memory (STUDIO_STRATEGY, STUDIO_COMPILE, STUDIO_FAST_MODE, STUDIO_LIGHTNING_LORA,
+STUDIO_BRIEF_MODE) are read into `performance`; core/performance.py lists them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.performance import PerformanceSettings
 
 DEFAULT_IMAGE_MODEL = "Qwen/Qwen-Image-2512"
 DEFAULT_VL_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
@@ -34,6 +41,7 @@ class Settings:
     keep_vl_warm: bool
     text_check: bool
     demo_models_dir: Path
+    performance: "PerformanceSettings | None" = None  # None: the defaults (core/performance.py)
 
     @property
     def images_dir(self) -> Path:
@@ -84,4 +92,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         keep_vl_warm=_flag(env.get("STUDIO_KEEP_VL_WARM"), default=False),
         text_check=_flag(env.get("STUDIO_TEXT_CHECK"), default=True),
         demo_models_dir=Path(env.get("STUDIO_DEMO_MODELS_DIR") or data_dir / "demo_models").expanduser().resolve(),
+        performance=_performance(env),
     )
+
+
+def _performance(env):
+    # Imported here: core.performance pulls in torch, which plain settings reads do not need.
+    from core.performance import load_performance_settings
+
+    return load_performance_settings(env)

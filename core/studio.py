@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from PIL import Image
 
 from core import demo_models
-from core.brief import DEFAULT_MAX_NEW_TOKENS, DEMO_MAX_NEW_TOKENS, VLHolder, run_brief
+from core.brief import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEMO_MAX_NEW_TOKENS,
+    VLHolder,
+    brief_generation,
+    brief_loader,
+    choose_brief_mode,
+    run_brief,
+)
 from core.engine import load_pipeline, load_tokenizer
 from core.fidelity import make_after_poster_hook
 from core.jobs import JobRunner
+from core.performance import PerformanceSettings, gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, open_database
@@ -62,10 +71,27 @@ class Studio:
         if settings.text_check and "after_poster" not in runner_options:
             # The OCR check runs in the worker right after each poster is saved.
             runner_options["after_poster"] = make_after_poster_hook(self.db, wake_worker=lambda: self.runner.wake())
+        self.performance = settings.performance or PerformanceSettings()
+        # Placement, compile and fast mode are decided once, before the load, from the GPU
+        # memory free now (core/memory.py); the settings page shows the plan and its reasons.
+        self.plan = plan_pipeline(
+            settings.device,
+            self.models.demo,
+            self.performance,
+            memory=gpu_memory() if settings.device == "cuda" else None,
+            host_free=host_free_bytes(),
+        )
         self.runner = JobRunner(
             self.db,
             self.store,
-            load_pipeline=lambda: load_pipeline(self.models.image_model, settings.device),
+            load_pipeline=lambda: load_pipeline(
+                self.models.image_model,
+                settings.device,
+                strategy=self.plan.strategy,
+                compile=self.plan.compile,
+                fast_mode=self.plan.fast_mode,
+                lora_path=self.plan.lightning_lora,
+            ),
             **runner_options,
         )
         self._tokenizer = None
@@ -86,6 +112,14 @@ class Studio:
                 self._tokenizer = load_tokenizer(self.models.image_model)
             return self._tokenizer
 
+    def brief_mode(self) -> tuple[str, str]:
+        """(mode, reason) for the next brief: the fast bf16 mode where the GPU has room."""
+        free = None
+        if self.settings.device == "cuda":
+            memory = gpu_memory()
+            free = memory[0] if memory else None
+        return choose_brief_mode(self.settings.device, free, self.performance.brief_mode)
+
     def write_brief(
         self,
         draft_image: Image.Image,
@@ -100,6 +134,7 @@ class Studio:
         if max_new_tokens is None:
             max_new_tokens = DEMO_MAX_NEW_TOKENS if self.models.demo else DEFAULT_MAX_NEW_TOKENS
         with self.brief_lock:
+            mode, _reason = self.brief_mode()
             result = run_brief(
                 self.models.vl_model,
                 self.models.vl_model_id,
@@ -110,7 +145,10 @@ class Studio:
                 max_new_tokens=max_new_tokens,
                 on_stage=on_stage,
                 holder=self.vl_holder,
+                loader=brief_loader(mode),
+                generation=brief_generation(mode, self.settings.device),
             )
+            result.timings["brief_mode"] = mode
         draft = save_draft(self.db, self.store, draft_image, original_name)
         timings = {**result.timings, "new_tokens": result.new_tokens, "prompt_tokens": result.prompt_tokens}
         return save_brief(

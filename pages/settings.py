@@ -1,0 +1,94 @@
+"""Settings: how the image model runs on this machine (memory strategy, compile, fast
+modes), why, and how long a poster should take here, from the benchmark table."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.bench_table import estimate_poster_seconds
+from core.engine import LIGHTNING_STEPS, setup_of
+from core.system_info import snapshot
+from pages.ui.shared import get_studio, require_app_shell
+
+require_app_shell()
+studio = get_studio()
+plan = studio.plan
+info = snapshot(studio.settings.device)
+
+st.title("Settings: speed and memory")
+st.caption(
+    "Chosen once when the studio starts, from the free GPU memory. Override with environment variables "
+    "(STUDIO_STRATEGY, STUDIO_COMPILE, STUDIO_FAST_MODE, STUDIO_BRIEF_MODE) and restart; the README lists them."
+)
+
+st.subheader("This machine")
+if info.gpu_name:
+    st.write(f"**{info.gpu_name}**: {info.gpu_free_gib:.1f} GiB free of {info.gpu_total_gib:.1f} GiB")
+else:
+    st.write(f"No GPU: the image model runs on **{info.device}**.")
+
+st.subheader("Memory strategy")
+st.write(f"**{plan.label}**")
+if plan.strategy is None:
+    st.write("Everything runs on one device; no memory strategy applies.")
+else:
+    strategy = plan.strategy
+    st.write(
+        f"Estimated peak: about **{strategy.estimated_peak_gib:.1f} GiB** at the largest preset size"
+        + (f"; about {strategy.host_gib:.0f} GiB of host memory holds the offloaded weights." if strategy.host_gib else ".")
+    )
+    if not strategy.fits:
+        st.error("This strategy is not expected to fit in the free GPU memory. Expect out-of-memory errors.")
+    if strategy.changes_output:
+        st.warning("This strategy changes the output (4-bit weights).")
+for reason in (*(plan.strategy.reasons if plan.strategy else ()), *plan.notes):
+    st.markdown(f"- {reason}")
+
+st.subheader("Compile and fast modes")
+if plan.compile:
+    st.write(
+        "**Regional compile: on.** On an H100 it takes a 1328x1328, 50-step poster from 33.6 s to 27.0 s. "
+        "The first poster after a start pays about 14 s for the compile, and each new size about 6 s more. "
+        "Set STUDIO_COMPILE=0 to turn it off."
+    )
+else:
+    st.write("**Regional compile: off.** Set STUDIO_COMPILE=1 to turn it on (GPU only).")
+if plan.fast_mode == "off":
+    st.write("**Fast mode: off.** Posters are drawn in full bf16 precision.")
+elif plan.fast_mode == "fp8":
+    st.warning(
+        "**Fast mode: FP8. This changes the output.** About 20% faster per step; the first poster after a start "
+        "waits about 2.5 minutes for the compile."
+    )
+else:
+    st.warning(
+        f"**Fast mode: few-step LoRA. This changes the output.** Use {LIGHTNING_STEPS} steps and CFG 1 in Compose."
+    )
+brief_mode, brief_reason = studio.brief_mode()
+st.write(f"**Brief model: {brief_mode}** ({brief_reason}).")
+
+loaded = studio.runner.pipeline
+if loaded is not None:
+    st.caption(f"Loaded pipeline: {setup_of(loaded).label}")
+else:
+    st.caption(f"Image model: {studio.runner.model_state} (it loads with the first poster).")
+
+st.subheader("Estimated time per poster")
+rows = []
+strategy_name = plan.strategy.name if plan.strategy else "resident"
+for width, height in ((1328, 1328), (1664, 928)):
+    for steps, cfg in ((50, 4.0), (40, 4.0), (20, 4.0), (LIGHTNING_STEPS, 1.0)):
+        estimate = estimate_poster_seconds(
+            info.gpu_name, strategy_name, plan.compile, width, height, steps, cfg, fast_mode=plan.fast_mode
+        )
+        if estimate is not None:
+            rows.append(
+                {"size": f"{width}x{height}", "steps": steps, "CFG": cfg, "seconds": estimate.seconds,
+                 "from": estimate.basis}
+            )
+if rows:
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.caption("From bench/gpu_bench.py runs of the real architectures (BENCHMARKS.md); the first poster after a "
+               "start adds the compile time above.")
+else:
+    st.info("No measurement for this card with this setup. BENCHMARKS.md says how to run the benchmark on it.")

@@ -1,0 +1,38 @@
+"""The settings page and the strategy a job records, on demo models (CPU)."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.compose import ComposeRequest, prepare, submit
+from core.prompting import ProductFields
+from tests.helpers import wait_for_jobs
+
+HOME = str(Path(__file__).resolve().parents[1] / "Home.py")
+
+
+def test_settings_page_shows_the_plan_and_says_when_there_is_no_measurement(app_studio):
+    at = AppTest.from_file(HOME, default_timeout=60)
+    at.run()
+    at.switch_page("pages/settings.py").run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Memory strategy" in " ".join(h.value for h in at.subheader)
+    assert "**cpu**" in text  # the plan's label: demo models on CPU run on one device
+    assert "Regional compile: off" in text
+    assert "Fast mode: off" in text
+    assert "Brief model: nf4" in text
+    assert any("No measurement for this card" in info.value for info in at.info)
+
+
+def test_a_job_records_how_the_pipeline_ran(studio):
+    product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now")
+    request = ComposeRequest(product=product, preset_key="instagram_post", draft_size=True, steps=2, seed=3)
+    recipe = prepare(request, studio.tokenizer)
+    submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo,
+                        strategy=studio.plan.label)
+    studio.runner.wake()
+    (state,) = wait_for_jobs(studio.db, submission.job_ids)
+    assert state.status == "done", state.error
+    assert state.timings["strategy"] == studio.plan.label == "cpu"
+    assert state.timings["encode_s"] >= 0
