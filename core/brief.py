@@ -118,7 +118,9 @@ def choose_brief_mode(device: str, free_bytes: int | None, requested: str = "aut
 
 
 def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
-    return lambda path, device: load_vl(path, device, quantize=(mode != "fast"))
+    if mode == "fast":
+        return lambda path, device: load_vl(path, device, quantize=False)
+    return lambda path, device: load_vl(path, device)  # the 4-bit default
 
 
 def brief_generation(mode: str, device: str) -> dict:

@@ -201,7 +201,8 @@ with right:
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
-            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo,
+                                strategy=studio.plan.label)
         except Exception:
             logger.exception("could not queue the jobs")
             st.error("The jobs could not be queued (database error). Nothing was stored; see the server log and try again.")
