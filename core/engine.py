@@ -188,6 +188,8 @@ def build_pipeline(
 
     if fast_mode not in FAST_MODES:
         raise ValueError(f"fast mode must be one of {FAST_MODES}, not {fast_mode!r}")
+    if device != "cuda":
+        strategy = None  # memory strategies place weights on a GPU; off CUDA there is one device
     pipe = QwenImagePipeline(**{name: components[name] for name in PIPELINE_COMPONENTS})
     pipe.set_progress_bar_config(disable=True)
 

@@ -221,6 +221,7 @@ def test_a_forced_strategy_builds_on_cpu_as_before(demo_models_dir):
     strategy = choose_strategy(24 * GIB, 24 * GIB)
     pipe = load_pipeline(image_model(demo_models_dir), "cpu", strategy=strategy)
     assert pipe.vae.use_tiling and pipe.transformer.device.type == "cpu"
+    assert setup_of(pipe).label == "cpu" and not setup_of(pipe).batched_cfg
 
 
 # -- the benchmark table ---------------------------------------------------------------------
