@@ -10,7 +10,9 @@
 
 Compile is on by default on a GPU: measured on an H100 it takes a 1328x1328, 50-step poster
 from 33.6 s to 27.0 s, and costs about 14 s once, on the first poster after a start (6 s
-more for each new size). It pays for itself by the third poster (BENCHMARKS.md).
+more for each new size). It pays for itself by the third poster (BENCHMARKS.md). With compile
+on, the job worker loads the pipeline at start and makes those first calls itself
+(core.engine.warm_up), so users do not wait for them.
 """
 
 from __future__ import annotations

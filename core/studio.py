@@ -22,7 +22,7 @@ from core.brief import (
     choose_brief_mode,
     run_brief,
 )
-from core.engine import load_pipeline, load_tokenizer
+from core.engine import load_pipeline, load_tokenizer, warm_up
 from core.fidelity import make_after_poster_hook
 from core.jobs import JobRunner
 from core.performance import PerformanceSettings, gpu_memory, host_free_bytes, plan_pipeline
@@ -92,6 +92,8 @@ class Studio:
                 fast_mode=self.plan.fast_mode,
                 lora_path=self.plan.lightning_lora,
             ),
+            # Compile's first-call cost is paid at start, in the worker, not by the first poster.
+            warm_up=warm_up if self.plan.compile else None,
             **runner_options,
         )
         self._tokenizer = None

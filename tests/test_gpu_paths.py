@@ -264,3 +264,28 @@ def test_the_gpu_benchmark_script_runs_on_the_tiny_models(tmp_path):
     assert names[0] == "versions" and "chooser" in names
     timed = [row for row in rows if row["name"].startswith("mem_")]
     assert timed and all(row["ok"] and row["step_median_s"] > 0 for row in timed)
+
+
+def test_the_worker_loads_and_warms_up_a_compiled_pipeline_before_any_job(studio):
+    import time as clock
+
+    from core.engine import warm_up
+    from core.jobs import JobRunner
+
+    seen = []
+
+    def small_warm_up(pipe):
+        seen.append(setup_of(pipe).label)
+        warm_up(pipe, sizes=((128, 128), (160, 96)), steps=1)
+
+    runner = JobRunner(studio.db, studio.store,
+                       load_pipeline=lambda: load_pipeline(studio.models.image_model, "cpu"), warm_up=small_warm_up)
+    runner.start()
+    try:
+        deadline = clock.monotonic() + 120
+        while runner.warm_up_seconds is None and clock.monotonic() < deadline:
+            clock.sleep(0.1)
+        assert seen == ["cpu"] and runner.warm_up_seconds > 0
+        assert runner.model_state == "loaded" and runner.pipeline is not None
+    finally:
+        runner.stop()
