@@ -181,9 +181,10 @@ def test_generate_reports_step_times_and_the_setup(pipe):
 
 def test_performance_settings_are_read_and_checked():
     assert load_performance_settings({}) == PerformanceSettings()
+    assert load_performance_settings({}).brief_mode == "nf4"  # the product's 4-bit brief unless asked
     read = load_performance_settings({"STUDIO_STRATEGY": "Group_Offload", "STUDIO_COMPILE": "0",
-                                      "STUDIO_FAST_MODE": "fp8", "STUDIO_BRIEF_MODE": "nf4"})
-    assert (read.strategy, read.compile, read.fast_mode, read.brief_mode) == ("group_offload", "off", "fp8", "nf4")
+                                      "STUDIO_FAST_MODE": "fp8", "STUDIO_BRIEF_MODE": "fast"})
+    assert (read.strategy, read.compile, read.fast_mode, read.brief_mode) == ("group_offload", "off", "fp8", "fast")
     for bad in ({"STUDIO_STRATEGY": "all"}, {"STUDIO_COMPILE": "maybe"}, {"STUDIO_FAST_MODE": "turbo"},
                 {"STUDIO_FAST_MODE": "lightning"}, {"STUDIO_BRIEF_MODE": "bf16"}):
         with pytest.raises(ValueError):
