@@ -25,6 +25,7 @@ from pages.ui.shared import get_studio, require_app_shell, thumb_path
 from pages.ui.text_badges import render_text_check
 from storage.brand_kits import get_kit
 from storage.gallery import (
+    count_posters,
     GalleryFilter,
     PosterCard,
     brief_exists,
@@ -247,7 +248,10 @@ def show_grid() -> None:
     if view == "shortlist":
         st.caption("Approved by at least one reviewer, with no standing 'needs changes' or 'reject'.")
     if not cards:
-        st.info("Nothing matches these filters." if total == 0 else "No posters yet.")
+        if count_posters(studio.db) == 0:
+            st.info("No posters yet. Open **Compose** to make the first one.")
+        else:
+            st.info("Nothing matches these filters.")
         return
     tiles(cards)
     pager(page, pages)
