@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

@@ -1,6 +1,5 @@
 """The real QwenImagePipeline code on the demo checkpoints, on CPU."""
 
-import json
 import os
 import subprocess
 import sys

@@ -18,7 +18,6 @@ from core.brief import choose_brief_mode
 from core.engine import (
     LIGHTNING_STEPS,
     GenerationRequest,
-    build_pipeline,
     generate,
     is_streamed,
     load_pipeline,
