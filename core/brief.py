@@ -23,6 +23,7 @@ import psutil
 import torch
 from PIL import Image
 
+from core.brief_decode import static_greedy_decode
 from core.brief_prompt import BRIEF_PROMPT_VERSION, build_brief_messages
 from core.brief_sections import ParsedBrief, parse_brief
 
@@ -95,11 +96,14 @@ def load_vl(model: str, device: str, quantize: bool = True) -> LoadedVL:
     return LoadedVL(model=vl_model, processor=processor, quantized=quantize)
 
 
+STATIC_DECODER = "static_greedy"
+REPETITION_PENALTY = 1.05
+
 # How the brief model runs. "nf4" is the seed's 4-bit transient load: 2.7 GiB peak, but
 # about 18-20 s for 400 tokens on an H100/H200, because every token pays the 4-bit
 # dequantization and HF's per-token overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
-# with a static KV cache, which transformers compiles: a few seconds per brief once the
-# process has paid the first compile (BENCHMARKS.md, "Fast brief").
+# with a static KV cache and a compiled one-token step (`core.brief_decode`): a few seconds
+# per brief once the process has paid the first compile (BENCHMARKS.md, "Fast brief").
 BRIEF_MODES = ("nf4", "fast")
 FAST_BRIEF_MIN_FREE_GIB = 9.0  # 7.3 GiB measured peak plus room for the compile's workspaces
 
@@ -126,10 +130,11 @@ def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
 
 
 def brief_generation(mode: str, device: str) -> dict:
-    """`generate` options for a mode. The static cache is what makes decoding fast on a
-    GPU: fixed-shape KV tensors let transformers compile the one-token decode step."""
+    """Decoding options for a mode. On a GPU the fast mode decodes with the studio's own
+    static-cache loop (`core.brief_decode`): the same tokens as `generate`, without its
+    host sync per token. Other keys go to `generate` as they are."""
     if mode == "fast" and device == "cuda":
-        return {"cache_implementation": "static"}
+        return {"decoder": STATIC_DECODER}
     return {}
 
 
@@ -174,8 +179,8 @@ def write_brief(
     generation: dict | None = None,
 ) -> tuple[str, int, int, bool, dict]:
     """Chat template -> vision inputs -> generate -> decode the new tokens only.
-    `generation` adds `generate` options (the fast mode's static cache; the benchmark's
-    fixed token count)."""
+    `generation` picks the decoder (`brief_generation`) and adds its options (the
+    benchmark's fixed token count)."""
     from qwen_vl_utils import process_vision_info
 
     timings = {}
@@ -189,22 +194,36 @@ def write_brief(
     timings["prepare_s"] = round(time.perf_counter() - start, 3)
 
     on_stage(STAGE_WRITING)
+    options = dict(generation or {})
+    decoder = options.pop("decoder", "generate")
+    eos_ids = loaded.model.generation_config.eos_token_id
+    eos_ids = set(eos_ids if isinstance(eos_ids, (list, tuple)) else [eos_ids])
     start = time.perf_counter()
     with torch.inference_mode():
-        output_ids = loaded.model.generate(
-            **inputs,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,  # a brief is a review, not a creative sample: same draft, same brief
-            repetition_penalty=1.05,
-            **(generation or {}),
-        )
+        if decoder == STATIC_DECODER:
+            new_ids = static_greedy_decode(
+                loaded.model,
+                dict(inputs),
+                eos_ids,
+                max_new_tokens,
+                repetition_penalty=REPETITION_PENALTY,
+                min_new_tokens=options.pop("min_new_tokens", 0),
+                compile=options.pop("compile", loaded.model.device.type == "cuda"),
+            )
+            output_ids = torch.cat([inputs["input_ids"][0], new_ids])[None]
+        else:
+            output_ids = loaded.model.generate(
+                **inputs,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,  # a brief is a review, not a creative sample: same draft, same brief
+                repetition_penalty=REPETITION_PENALTY,
+                **options,
+            )
     if loaded.model.device.type == "cuda":
         torch.cuda.synchronize()
     timings["generate_s"] = round(time.perf_counter() - start, 3)
 
     prompt_tokens = inputs["input_ids"].shape[1]
-    eos_ids = loaded.model.generation_config.eos_token_id
-    eos_ids = set(eos_ids if isinstance(eos_ids, (list, tuple)) else [eos_ids])
     raw_text, new_tokens, truncated = decode_new_tokens(
         loaded.processor, output_ids[0], prompt_tokens, max_new_tokens, eos_ids
     )

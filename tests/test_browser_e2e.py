@@ -93,6 +93,9 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             page.get_by_role("textbox", name="Price (exact)", exact=True).fill("$19.99")
             page.get_by_role("textbox", name="CTA text (exact)", exact=True).fill("Shop now")
             page.get_by_text("Draft size (~0.6 MP, low VRAM)").click()
+            # Wait for that click's rerun to land before opening the expander: on a loaded
+            # machine the expander otherwise opened on a half-drawn run (cfg showed 1.00).
+            expect(page.get_by_text("Draws at 784×784")).to_be_visible(timeout=30_000)
             page.get_by_text("Advanced").click()
             cfg = page.get_by_role("spinbutton", name="true_cfg_scale")
             expect(cfg).to_have_value("4.00")
