@@ -17,7 +17,9 @@ Each suite runs in its own process (a memory cap or a compile must not leak into
 and appends one JSON object per measurement to <out>/results.jsonl:
 
     python bench/gpu_bench.py speed  --out $OUT        # resident: eager vs compiled, sizes, CFG, backends
-    python bench/gpu_bench.py memory --out $OUT --cap 24 [--strategy auto|te_offload|...]
+    python bench/gpu_bench.py startup --out $OUT       # the default plan: build, warm-up, first posters
+    python bench/gpu_bench.py memory --out $OUT --cap 24 [--strategy auto|te_offload|...] [--cfg-off]
+    python bench/gpu_bench.py nf4    --out $OUT --cap 16  # the NF4 transformer, saved then loaded 4-bit
     python bench/gpu_bench.py brief  --out $OUT        # Qwen2.5-VL-3B: nf4 vs bf16 static, transient vs warm
     python bench/gpu_bench.py fp8    --out $OUT        # opt-in fp8: speed and output difference
     python bench/gpu_bench.py table  --out $OUT        # print the results as a table
@@ -294,6 +296,15 @@ def poster_estimate(row: dict, steps: int) -> float | None:
     if not row or not row.get("ok"):
         return None
     return round(row["encode_s"] + steps * row["step_median_s"] + row["decode_s"], 2)
+
+
+def record_wall_estimate(row: dict | None, ran_steps: int, steps: int) -> None:
+    """A whole poster from a short run's wall time plus the missing steps at the steady
+    rate. Unlike `poster_estimate` this keeps what the first step carries (model CPU
+    offload moves the transformer onto the GPU inside it)."""
+    if row and row.get("ok"):
+        poster = row["wall_s"] + (steps - ran_steps) * row["step_median_s"]
+        record(f"{row['name']}_{steps}steps_from_wall", poster_s=round(poster, 2), derived_from=f"{ran_steps}-step run")
 
 
 # -- suites ----------------------------------------------------------------------------------
@@ -603,13 +614,92 @@ def suite_memory(args) -> None:
         run_generation(pipe, f"mem_{tag}_compiled_first", SQUARE, 2, 4.0, **extra)
         run_generation(pipe, f"mem_{tag}_compiled_1328_cfg4_50steps_full", SQUARE, 3 if TINY else 50, 4.0, **extra)
         return
-    run_generation(pipe, f"mem_{tag}_1328_cfg4", SQUARE, 3 if TINY else 5, 4.0, **extra)
+    short = 3 if TINY else 5
+    row = run_generation(pipe, f"mem_{tag}_1328_cfg4", SQUARE, short, 4.0, **extra)
+    record_wall_estimate(row, short, 50)
+    if args.cfg_off:
+        row = run_generation(pipe, f"mem_{tag}_1328_cfg_off", SQUARE, short, 1.0, **extra)
+        record_wall_estimate(row, short, 50)
     if time_left(args.budget) and args.wide:
         run_generation(pipe, f"mem_{tag}_1664x928_cfg4", WIDE, 3, 4.0, **extra)
     if args.compile and time_left(args.budget) and not TINY:
         pipe.studio_setup = replace(pipe.studio_setup, compiled=compile_transformer(pipe.transformer, strategy))
         run_generation(pipe, f"mem_{tag}_compiled_first", SQUARE, 2, 4.0, **extra)
         run_generation(pipe, f"mem_{tag}_compiled_1328_cfg4", SQUARE, 5, 4.0, **extra)
+        if args.cfg_off:
+            row = run_generation(pipe, f"mem_{tag}_compiled_1328_cfg_off", SQUARE, 5, 1.0, **extra)
+            record_wall_estimate(row, 5, 50)
+
+
+def suite_startup(args) -> None:
+    """What a user meets after a start, on the default GPU plan: the chooser's strategy with
+    regional compile, the worker's warm-up (core.engine.warm_up, as the job runner calls
+    it), then the first real posters, which should carry no compile cost."""
+    from core.engine import build_pipeline, warm_up
+    from core.memory import choose_strategy
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    strategy = None
+    if not TINY:
+        free, total = torch.cuda.mem_get_info()
+        strategy = choose_strategy(free + torch.cuda.memory_allocated(), total)
+        record("chooser", strategy=strategy.label, vae_tiling=strategy.vae_tiling,
+               estimated_peak_gib=strategy.estimated_peak_gib)
+    start = time.perf_counter()
+    pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
+    record("build_pipeline", seconds=round(time.perf_counter() - start, 2), compiled=pipe.studio_setup.compiled)
+    del components
+    start = time.perf_counter()
+    warm_up(pipe) if not TINY else warm_up(pipe, sizes=(SQUARE, WIDE), steps=1)
+    sync()
+    record("warm_up_at_start", seconds=round(time.perf_counter() - start, 1), sizes=[list(SQUARE), list(WIDE)])
+    full = 3 if TINY else 50
+    run_generation(pipe, "first_poster_after_warm_up_1328_cfg4_50steps", SQUARE, full, 4.0)
+    run_generation(pipe, "first_wide_poster_after_warm_up_1664x928_cfg4_20steps", WIDE, 3 if TINY else 20, 4.0)
+    if time_left(args.budget):
+        run_generation(pipe, "second_poster_1328_cfg4_50steps", SQUARE, full, 4.0)
+
+
+def suite_nf4(args) -> None:
+    """The NF4 transformer strategy through the engine's own loader: the random bf16
+    transformer is saved to local disk once, then `core.engine.load_nf4_transformer`
+    quantizes it while loading (bitsandbytes through diffusers), as it would a real one."""
+    from core.engine import build_pipeline, load_nf4_transformer
+    from core.memory import choose_strategy
+
+    folder = Path(args.qi_dir)
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    start = time.perf_counter()
+    components["transformer"].save_pretrained(folder / "transformer")
+    record("transformer_saved", seconds=round(time.perf_counter() - start, 1),
+           gib=round(sum(f.stat().st_size for f in (folder / "transformer").glob("*")) / GIB, 2))
+    components["transformer"] = None
+    gc.collect()
+    if on_gpu():
+        torch.cuda.empty_cache()
+    start = time.perf_counter()
+    components["transformer"] = load_nf4_transformer(str(folder))
+    sync()
+    record("nf4_transformer_loaded", seconds=round(time.perf_counter() - start, 1),
+           transformer_gib=round(torch.cuda.memory_allocated() / GIB, 2) if on_gpu() else None)
+    cap = args.cap * GIB
+    total = torch.cuda.get_device_properties(0).total_memory if on_gpu() else 80 * GIB
+    strategy = choose_strategy(min(cap, total), min(cap, total), requested="nf4")
+    record("chooser", cap_gib=args.cap, strategy=strategy.label, fits=strategy.fits,
+           estimated_peak_gib=strategy.estimated_peak_gib, vae_tiling=strategy.vae_tiling)
+    pipe = build_pipeline(components, device, strategy=strategy if not TINY else None, compile=False)
+    del components
+    gc.collect()
+    if on_gpu():
+        torch.cuda.empty_cache()
+        torch.cuda.set_per_process_memory_fraction(min(1.0, cap / total))
+    extra = dict(cap_gib=args.cap, chooser_fits=strategy.fits, estimated_peak_gib=strategy.estimated_peak_gib)
+    run_generation(pipe, f"warmup_nf4_cap{args.cap:g}", SQUARE, 2, 4.0, **extra)
+    short = 3 if TINY else 5
+    row = run_generation(pipe, f"nf4_cap{args.cap:g}_1328_cfg4", SQUARE, short, 4.0, **extra)
+    record_wall_estimate(row, short, 50)
 
 
 def suite_brief(args) -> None:
@@ -618,7 +708,15 @@ def suite_brief(args) -> None:
     from PIL import Image
 
     from core import demo_models
-    from core.brief import brief_generation, brief_loader, run_brief, VLHolder
+    from core.brief import (
+        STATIC_DECODER,
+        WARM_UP_DRAFT_SIZE,
+        WARM_UP_TOKENS,
+        VLHolder,
+        brief_generation,
+        brief_loader,
+        run_brief,
+    )
 
     folder = Path(args.vl_dir)
     tokenizer = demo_models.build_tokenizer()
@@ -654,42 +752,62 @@ def suite_brief(args) -> None:
 
     rng = np.random.default_rng(0)
     draft = Image.fromarray(rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8))
+    # Another size (a different prompt length): the bucketed static cache keeps it on the
+    # same compiled step.
+    draft_wide = Image.fromarray(rng.integers(0, 255, (768, 1024, 3), dtype=np.uint8))
+    blank = Image.new("RGB", WARM_UP_DRAFT_SIZE, "white")
     device = "cpu" if TINY else "cuda"
     tokens = 8 if TINY else 400
     force = {"min_new_tokens": tokens}
 
-    def one(name, mode, holder=None, generation=None, **extra):
+    def fast_decoding() -> dict:
+        # On CPU (--tiny) the same loop runs uncompiled, as the tests run it.
+        return {"decoder": STATIC_DECODER, "compile": False} if TINY else brief_generation("fast", device)
+
+    def one(name, mode, holder=None, generation=None, image=draft, new_tokens=tokens, **extra):
         reset_peak()
         start = time.perf_counter()
-        options = {**(brief_generation(mode, device) if generation is None else generation), **force}
+        options = {**(brief_generation(mode, device) if generation is None else generation)}
+        if new_tokens == tokens:
+            options.update(force)
         try:
-            result = run_brief(str(folder), "bench/vl3b", draft, device, max_new_tokens=tokens, holder=holder,
+            result = run_brief(str(folder), "bench/vl3b", image, device, max_new_tokens=new_tokens, holder=holder,
                                loader=brief_loader(mode), generation=options)
         except Exception as error:
             traceback.print_exc()
             record(name, ok=False, error=f"{type(error).__name__}: {str(error)[:300]}")
             return None
         wall = time.perf_counter() - start
-        return record(name, ok=True, mode=mode, wall_s=round(wall, 2), load_s=result.timings.get("load_s"),
-                      prepare_s=result.timings.get("prepare_s"), generate_s=result.timings.get("generate_s"),
-                      free_s=result.timings.get("free_s"), free_parts=result.timings.get("free_parts"),
-                      new_tokens=result.new_tokens,
-                      prompt_tokens=result.prompt_tokens, peak_gib=peak_gib(), warm=holder is not None, **extra)
+        decoder = options.get("decoder", "generate" + (" static" if "cache_implementation" in options else ""))
+        return record(name, ok=True, mode=mode, decoder=decoder, wall_s=round(wall, 2),
+                      load_s=result.timings.get("load_s"), prepare_s=result.timings.get("prepare_s"),
+                      generate_s=result.timings.get("generate_s"), free_s=result.timings.get("free_s"),
+                      free_parts=result.timings.get("free_parts"), new_tokens=result.new_tokens,
+                      prompt_tokens=result.prompt_tokens, draft=list(image.size), peak_gib=peak_gib(),
+                      gpu_after_gib=result.memory.get("after", {}).get("gpu_allocated_gib"),
+                      warm=holder is not None, **extra)
 
     # The seed's path: NF4, transient, dynamic cache.
     if not args.skip_nf4:
         one("brief_nf4_transient", "nf4")
-    # The fast path: bf16 + static cache (compiled by transformers). The first call in a
-    # process pays the compile; the later transient loads reuse the compiled code.
-    one("brief_fast_transient_first", "fast")
-    one("brief_fast_transient", "fast")
-    one("brief_fast_transient_again", "fast")
+    # The fast path (core/brief_decode.py): the studio's start-up warm-up brief pays the
+    # compile (Studio.warm_up_brief makes this same call), then users' briefs.
+    fast = fast_decoding()
+    one("brief_fast_warm_up_at_start", "fast", generation=fast, image=blank, new_tokens=WARM_UP_TOKENS)
+    one("brief_fast_transient", "fast", generation=fast)
+    one("brief_fast_transient_again", "fast", generation=fast)
+    one("brief_fast_transient_other_draft_size", "fast", generation=fast, image=draft_wide)
     holder = VLHolder()
-    one("brief_fast_warm_load", "fast", holder=holder)
-    one("brief_fast_warm", "fast", holder=holder)
-    one("brief_fast_warm_again", "fast", holder=holder)
+    one("brief_fast_warm_load", "fast", holder=holder, generation=fast)
+    one("brief_fast_warm", "fast", holder=holder, generation=fast)
+    one("brief_fast_warm_again", "fast", holder=holder, generation=fast)
     holder.loaded = None
     gc.collect()
+    if args.compare_generate and time_left(args.budget):
+        # The previous fast mode: HF generate with a static cache (its own compile first).
+        static = {"cache_implementation": "static"}
+        one("brief_generate_static_transient_first", "fast", generation=static)
+        one("brief_generate_static_transient", "fast", generation=static)
     if time_left(args.budget) and args.nf4_static:
         one("brief_nf4_static_transient", "nf4", generation={"cache_implementation": "static"})
 
@@ -773,7 +891,8 @@ def print_table(out: Path) -> None:
 def main() -> None:
     global OUT, SUITE, TINY, SQUARE, WIDE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suite", choices=["speed", "memory", "callback", "batched", "brief", "fp8", "table", "versions"])
+    parser.add_argument("suite", choices=["speed", "startup", "memory", "nf4", "callback", "batched", "brief", "fp8",
+                                          "table", "versions"])
     parser.add_argument("--cudagraphs", action="store_true", help="callback suite: compile with CUDA graphs instead")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench/results"))
     parser.add_argument("--tiny", action="store_true", help="demo-size models on CPU, to test this script")
@@ -786,8 +905,12 @@ def main() -> None:
     parser.add_argument("--wide", action="store_true", help="memory suite: also 1664x928")
     parser.add_argument("--full", action="store_true", help="memory suite: one whole 50-step poster, compiled")
     parser.add_argument("--vl-dir", default="/tmp/bench_vl3b")
+    parser.add_argument("--qi-dir", default="/tmp/bench_qwen_image", help="nf4 suite: where the transformer is saved")
     parser.add_argument("--nf4-static", action="store_true")
     parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the seed's NF4 run")
+    parser.add_argument("--compare-generate", action="store_true",
+                        help="brief suite: also the previous fast mode (HF generate, static cache)")
+    parser.add_argument("--cfg-off", action="store_true", help="memory suite: also steps without CFG")
     parser.add_argument("--fp8-keep-mlp", action="store_true")
     args = parser.parse_args()
 
@@ -804,7 +927,7 @@ def main() -> None:
     record("versions", **versions(), argv=sys.argv[1:])
     if args.suite == "versions":
         return
-    suites = {"speed": suite_speed, "memory": suite_memory, "callback": suite_callback, "batched": suite_batched,
+    suites = {"speed": suite_speed, "startup": suite_startup, "memory": suite_memory, "nf4": suite_nf4, "callback": suite_callback, "batched": suite_batched,
               "brief": suite_brief,
               "fp8": suite_fp8}
     try:

@@ -123,6 +123,17 @@ def choose_brief_mode(device: str, free_bytes: int | None, requested: str = "aut
     return "fast", "bf16 with a compiled static-cache decode fits beside the image model"
 
 
+def wants_brief_warm_up(device: str, demo: bool, requested: str) -> bool:
+    """Whether the studio should pay the fast brief's compile at start (a GPU, real models,
+    and a brief mode that may be fast): the first fast brief in a process otherwise waits
+    ~40 s for it (BENCHMARKS.md)."""
+    return device == "cuda" and not demo and requested in ("auto", "fast")
+
+
+WARM_UP_DRAFT_SIZE = (1024, 1024)
+WARM_UP_TOKENS = 4  # the compiled step is the same for any token count; a few run it
+
+
 def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
     if mode == "fast":
         return lambda path, device: load_vl(path, device, quantize=False)

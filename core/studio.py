@@ -7,7 +7,9 @@ resolved model locations: the real hub ids, local folders, or the demo checkpoin
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from PIL import Image
@@ -16,11 +18,14 @@ from core import demo_models
 from core.brief import (
     DEFAULT_MAX_NEW_TOKENS,
     DEMO_MAX_NEW_TOKENS,
+    WARM_UP_DRAFT_SIZE,
+    WARM_UP_TOKENS,
     VLHolder,
     brief_generation,
     brief_loader,
     choose_brief_mode,
     run_brief,
+    wants_brief_warm_up,
 )
 from core.engine import load_pipeline, load_tokenizer, warm_up
 from core.fidelity import make_after_poster_hook
@@ -31,6 +36,7 @@ from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, open_database
 from storage.files import ImageStore
 
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelLocations:
@@ -92,8 +98,9 @@ class Studio:
                 fast_mode=self.plan.fast_mode,
                 lora_path=self.plan.lightning_lora,
             ),
-            # Compile's first-call cost is paid at start, in the worker, not by the first poster.
-            warm_up=warm_up if self.plan.compile else None,
+            # Compile's first-call cost is paid at start, in the worker, not by the first poster;
+            # the fast brief's compile follows, beside the worker.
+            warm_up=self._warm_up if self.plan.compile or self._wants_brief_warm_up() else None,
             **runner_options,
         )
         self._tokenizer = None
@@ -102,6 +109,7 @@ class Studio:
         # memory the transient load is meant to save.
         self.brief_lock = threading.Lock()
         self.vl_holder = VLHolder() if settings.keep_vl_warm else None
+        self.brief_warm_up: str | None = None  # what the Settings page says about it
         if start_worker:
             self.runner.start()
 
@@ -121,6 +129,47 @@ class Studio:
             memory = gpu_memory()
             free = memory[0] if memory else None
         return choose_brief_mode(self.settings.device, free, self.performance.brief_mode)
+
+    def _wants_brief_warm_up(self) -> bool:
+        return wants_brief_warm_up(self.settings.device, self.models.demo, self.performance.brief_mode)
+
+    def _warm_up(self, pipe) -> None:
+        """The worker's start: the pipeline's compile first, then the brief's in its own
+        thread, so the worker takes posters while the brief compiles."""
+        if self.plan.compile:
+            warm_up(pipe)
+        if self._wants_brief_warm_up():
+            threading.Thread(target=self.warm_up_brief, name="brief-warm-up", daemon=True).start()
+
+    def warm_up_brief(self) -> float | None:
+        """One throwaway fast brief on a blank draft, to pay the decode step's compile before
+        a user's first brief. Nothing is stored. Returns its seconds, or None where the
+        next brief would not use the fast mode (then there is nothing to compile)."""
+        with self.brief_lock:
+            mode, _reason = self.brief_mode()
+            if mode != "fast":
+                self.brief_warm_up = None
+                return None
+            self.brief_warm_up = "compiling"
+            start = time.perf_counter()
+            try:
+                run_brief(
+                    self.models.vl_model,
+                    self.models.vl_model_id,
+                    Image.new("RGB", WARM_UP_DRAFT_SIZE, "white"),
+                    self.settings.device,
+                    max_new_tokens=WARM_UP_TOKENS,
+                    holder=self.vl_holder,
+                    loader=brief_loader(mode),
+                    generation=brief_generation(mode, self.settings.device),
+                )
+            except Exception as error:  # the first real brief then pays the compile itself
+                logger.exception("brief warm-up failed")
+                self.brief_warm_up = f"failed ({type(error).__name__}); the first brief compiles"
+                return None
+            seconds = time.perf_counter() - start
+            self.brief_warm_up = f"done in {seconds:.0f} s"
+            return seconds
 
     def write_brief(
         self,

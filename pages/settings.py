@@ -69,6 +69,8 @@ else:
     )
 brief_mode, brief_reason = studio.brief_mode()
 st.write(f"**Brief model: {brief_mode}** ({brief_reason}).")
+if studio.brief_warm_up:
+    st.caption(f"Fast brief compile at start: {studio.brief_warm_up}.")
 
 loaded = studio.runner.pipeline
 if loaded is not None:

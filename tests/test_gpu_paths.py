@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from core.bench_table import estimate_poster_seconds
-from core.brief import choose_brief_mode
+from core.brief import choose_brief_mode, wants_brief_warm_up
 from core.engine import (
     LIGHTNING_STEPS,
     GenerationRequest,
@@ -215,6 +215,40 @@ def test_the_brief_runs_fast_only_where_the_gpu_has_room():
     assert choose_brief_mode("cuda", 40 * GIB, requested="fast") == ("fast", "chosen by the STUDIO_BRIEF_MODE setting")
     with pytest.raises(ValueError):
         choose_brief_mode("cuda", 40 * GIB, requested="bf16")
+
+
+def test_the_fast_brief_compile_is_paid_at_start_only_where_it_can_be_used():
+    assert wants_brief_warm_up("cuda", demo=False, requested="auto")
+    assert wants_brief_warm_up("cuda", demo=False, requested="fast")
+    assert not wants_brief_warm_up("cuda", demo=False, requested="nf4")  # the default: nothing to compile
+    assert not wants_brief_warm_up("cuda", demo=True, requested="fast")
+    assert not wants_brief_warm_up("cpu", demo=False, requested="fast")
+
+
+def test_brief_warm_up_runs_a_throwaway_brief_and_stores_nothing(studio_env):
+    from sqlalchemy import func, select
+
+    from core.settings import load_settings
+    from core.studio import Studio
+    from storage.models import Brief, Draft
+
+    settings = load_settings(studio_env)
+    nf4_studio = Studio(settings, start_worker=False)
+    try:
+        assert nf4_studio.warm_up_brief() is None and nf4_studio.brief_warm_up is None
+    finally:
+        nf4_studio.close()
+    # STUDIO_BRIEF_MODE=fast on CPU: the same call, through the demo VL (generate on CPU).
+    fast_studio = Studio(replace(settings, performance=PerformanceSettings(brief_mode="fast")), start_worker=False)
+    try:
+        seconds = fast_studio.warm_up_brief()
+        assert seconds is not None and seconds > 0
+        assert fast_studio.brief_warm_up == f"done in {seconds:.0f} s"
+        with fast_studio.db.reader() as session:
+            assert session.scalar(select(func.count()).select_from(Brief)) == 0
+            assert session.scalar(select(func.count()).select_from(Draft)) == 0
+    finally:
+        fast_studio.close()
 
 
 def test_a_forced_strategy_builds_on_cpu_as_before(demo_models_dir):
