@@ -661,6 +661,65 @@ def suite_startup(args) -> None:
         run_generation(pipe, "second_poster_1328_cfg4_50steps", SQUARE, full, 4.0)
 
 
+KERNEL_KINDS = (
+    ("attention", ("flash", "fmha", "attention", "sdpa", "cudnn")),
+    ("matmul", ("gemm", "nvjet", "cutlass", "xmma", "cublas", "sm90_", "matmul")),
+    ("fused elementwise (inductor)", ("triton",)),
+)
+
+
+def kernel_kind(name: str) -> str:
+    lowered = name.lower()
+    for kind, needles in KERNEL_KINDS:
+        if any(needle in lowered for needle in needles):
+            return kind
+    return "other"
+
+
+def suite_profile(args) -> None:
+    """Where a compiled resident CFG step spends its GPU time: attention, matmuls, the
+    fused elementwise kernels, the rest. It shows how far the lossless levers can go."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from core.engine import build_pipeline, warm_up
+    from core.memory import choose_strategy
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    strategy = None
+    if not TINY:
+        free, total = torch.cuda.mem_get_info()
+        strategy = choose_strategy(free + torch.cuda.memory_allocated(), total)
+    pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
+    del components
+    warm_up(pipe, sizes=(SQUARE,), steps=2)
+    steps = 3
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu() else [])
+    with profile(activities=activities) as prof:
+        row = run_generation(pipe, "profiled_1328_cfg4", SQUARE, steps, 4.0)
+    totals: dict[str, float] = {}
+    top: list[tuple[float, str]] = []
+    for event in prof.key_averages():
+        if on_gpu() and event.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        micros = getattr(event, "self_device_time_total", None)
+        if micros is None:
+            micros = getattr(event, "self_cuda_time_total", 0.0)
+        if not micros:
+            continue
+        kind = kernel_kind(event.key)
+        totals[kind] = totals.get(kind, 0.0) + micros
+        top.append((micros, event.key[:120]))
+    busy = sum(totals.values()) or 1.0
+    per_step = {kind: round(value / 1e6 / steps, 4) for kind, value in totals.items()}
+    record("gpu_time_by_kernel_kind", seconds_per_step=per_step,
+           share={kind: round(value / busy, 3) for kind, value in totals.items()},
+           busy_s_per_step=round(busy / 1e6 / steps, 4),
+           wall_step_median_s=row["step_median_s"] if row else None,
+           top_kernels=[(round(t / 1e6 / steps, 4), name) for t, name in sorted(top, reverse=True)[:12]],
+           note="includes the text encoder and the VAE decode of the 3-step call, spread over its steps")
+
+
 def suite_nf4(args) -> None:
     """The NF4 transformer strategy through the engine's own loader: the random bf16
     transformer is saved to local disk once, then `core.engine.load_nf4_transformer`
@@ -891,7 +950,7 @@ def print_table(out: Path) -> None:
 def main() -> None:
     global OUT, SUITE, TINY, SQUARE, WIDE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("suite", choices=["speed", "startup", "memory", "nf4", "callback", "batched", "brief", "fp8",
+    parser.add_argument("suite", choices=["speed", "startup", "profile", "memory", "nf4", "callback", "batched", "brief", "fp8",
                                           "table", "versions"])
     parser.add_argument("--cudagraphs", action="store_true", help="callback suite: compile with CUDA graphs instead")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench/results"))
@@ -927,7 +986,7 @@ def main() -> None:
     record("versions", **versions(), argv=sys.argv[1:])
     if args.suite == "versions":
         return
-    suites = {"speed": suite_speed, "startup": suite_startup, "memory": suite_memory, "nf4": suite_nf4, "callback": suite_callback, "batched": suite_batched,
+    suites = {"speed": suite_speed, "startup": suite_startup, "profile": suite_profile, "memory": suite_memory, "nf4": suite_nf4, "callback": suite_callback, "batched": suite_batched,
               "brief": suite_brief,
               "fp8": suite_fp8}
     try:
