@@ -1,8 +1,8 @@
 """Measured generation speed per GPU, for the estimates the settings page shows.
 
 Every number here comes from bench/gpu_bench.py on the lent GPU (the raw rows are in
-bench/results/gpu_*.jsonl and BENCHMARKS.md says how each was taken), except the H200 rows,
-which are quoted from the project's shared GPU notes and say so. A card with no entry gets
+bench/results/gpu_*.jsonl and BENCHMARKS.md says how each was taken), except the H200 rows
+marked "quoted", which come from the project's shared GPU notes and say so. A card with no entry gets
 no estimate: the UI says "no measurement for this card" rather than guess.
 
 The real architectures ran with random weights, so these are times, not quality.
@@ -79,13 +79,42 @@ MEASURED: dict[tuple[str, str, bool, str], Measurement] = {
         source="bench/results/gpu_speed_h100.jsonl (random rank-16 LoRA fused; 8 steps took 3.16 s)",
         note="few-step mode changes the output",
     ),
+    # Measured on an H200 on 2026-11-26 (bench/results/gpu_*_h200.jsonl).
+    (H200, "resident", True, "off"): Measurement(
+        step_s={(1328, 1328, True): 0.514, (1664, 928, True): 0.445},
+        encode_s=0.13,
+        decode_s=0.21,
+        source="bench/results/gpu_brief_startup_h200.jsonl (after the start-up warm-up: whole 50-step 1328x1328 "
+        "posters 26.1 s, a 20-step 1664x928 poster 9.3 s; untiled decode)",
+    ),
+    (H200, "group_offload", True, "off"): Measurement(
+        step_s={(1328, 1328, True): 0.648, (1328, 1328, False): 0.436},
+        encode_s=0.66,
+        decode_s=0.76,
+        source="bench/results/gpu_profile_cap16_h200.jsonl and gpu_memory_cap40_cap24_h200.jsonl (whole 50-step "
+        "posters: 34.2 s under a 16 GiB cap, 28.9 s under 40 GiB; 0.613 s/step under 24 GiB; CFG off 0.436 s/step)",
+        note="the 16 GiB figure; more resident blocks are faster",
+    ),
+    (H200, "nf4", False, "off"): Measurement(
+        step_s={(1328, 1328, True): 0.661},
+        encode_s=0.62,
+        decode_s=0.61,
+        source="bench/results/gpu_nf4_model_offload_h200.jsonl (16 GiB cap, 12.5 GiB peak, 5-step run)",
+        note="NF4 changes the output",
+    ),
+    (H200, "model_offload", False, "off"): Measurement(
+        step_s={(1328, 1328, True): 0.633},
+        # Moving the 38 GiB transformer on (inside the first step) and off again (before
+        # the decode) costs more than the 50 steps' difference to resident.
+        encode_s=17.4,
+        decode_s=26.0,
+        source="bench/results/gpu_nf4_model_offload_h200.jsonl (48 GiB cap, 38.7 GiB peak; about 43 s per poster "
+        "moving the transformer on and off)",
+    ),
     # Quoted from the shared GPU notes (H200, 1328x1328, 400-token prompt, CFG 4); not
     # re-measured in this project.
     (H200, "resident", False, "off"): Measurement(
         step_s={(1328, 1328, True): 0.625}, encode_s=0.03, decode_s=0.60, source="shared GPU notes (H200), quoted"
-    ),
-    (H200, "resident", True, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.502}, encode_s=0.03, decode_s=0.60, source="shared GPU notes (H200), quoted"
     ),
     (H200, "resident", True, "fp8"): Measurement(
         step_s={(1328, 1328, True): 0.408}, encode_s=0.03, decode_s=0.60, source="shared GPU notes (H200), quoted",

@@ -278,6 +278,29 @@ def test_estimates_come_from_the_measurements_for_this_card():
     assert estimate_poster_seconds(h100, "resident", True, 1328, 1328, 20, 1.0).seconds < full.seconds / 4
 
 
+def measured_row(file: str, name: str) -> dict:
+    rows = [json.loads(line) for line in (ROOT / "bench" / "results" / file).read_text().splitlines()]
+    return next(row for row in rows if row["name"] == name)
+
+
+def test_h200_estimates_agree_with_the_whole_posters_in_the_raw_results():
+    h200 = "NVIDIA H200"
+    resident = measured_row("gpu_brief_startup_h200.jsonl", "second_poster_1328_cfg4_50steps")
+    estimate = estimate_poster_seconds(h200, "resident", True, 1328, 1328, 50, 4.0)
+    assert estimate.seconds == pytest.approx(resident["wall_s"], rel=0.03)
+    wide = measured_row("gpu_brief_startup_h200.jsonl", "first_wide_poster_after_warm_up_1664x928_cfg4_20steps")
+    assert estimate_poster_seconds(h200, "resident", True, 1664, 928, 20, 4.0).seconds == pytest.approx(
+        wide["wall_s"], rel=0.03
+    )
+    streamed = measured_row("gpu_profile_cap16_h200.jsonl",
+                            "mem_group_offload(16 resident)_cap16_compiled_1328_cfg4_50steps_full")
+    assert estimate_poster_seconds(h200, "group_offload", True, 1328, 1328, 50, 4.0).seconds == pytest.approx(
+        streamed["wall_s"], rel=0.03
+    )
+    nf4 = estimate_poster_seconds(h200, "nf4", False, 1328, 1328, 50, 4.0)
+    assert "NF4 changes the output" in nf4.basis
+
+
 def test_no_measurement_means_no_estimate():
     assert estimate_poster_seconds(None, "resident", True, 1328, 1328, 50, 4.0) is None
     assert estimate_poster_seconds("NVIDIA GeForce RTX 4090", "resident", True, 1328, 1328, 50, 4.0) is None
