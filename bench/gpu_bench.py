@@ -867,6 +867,10 @@ def suite_brief(args) -> None:
         static = {"cache_implementation": "static"}
         one("brief_generate_static_transient_first", "fast", generation=static)
         one("brief_generate_static_transient", "fast", generation=static)
+    if args.nf4_own_loop and time_left(args.budget):
+        # The 4-bit model through the same loop, uncompiled (bitsandbytes layers break the
+        # compiled graph): what the per-token sync alone costs NF4.
+        one("brief_nf4_own_loop_transient", "nf4", generation={"decoder": STATIC_DECODER, "compile": False})
     if time_left(args.budget) and args.nf4_static:
         one("brief_nf4_static_transient", "nf4", generation={"cache_implementation": "static"})
 
@@ -969,6 +973,7 @@ def main() -> None:
     parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the seed's NF4 run")
     parser.add_argument("--compare-generate", action="store_true",
                         help="brief suite: also the previous fast mode (HF generate, static cache)")
+    parser.add_argument("--nf4-own-loop", action="store_true", help="brief suite: NF4 through the own decode loop")
     parser.add_argument("--cfg-off", action="store_true", help="memory suite: also steps without CFG")
     parser.add_argument("--fp8-keep-mlp", action="store_true")
     args = parser.parse_args()
