@@ -768,7 +768,6 @@ def suite_brief(args) -> None:
 
     from core import demo_models
     from core.brief import (
-        STATIC_DECODER,
         WARM_UP_DRAFT_SIZE,
         WARM_UP_TOKENS,
         VLHolder,
@@ -819,10 +818,6 @@ def suite_brief(args) -> None:
     tokens = 8 if TINY else 400
     force = {"min_new_tokens": tokens}
 
-    def fast_decoding() -> dict:
-        # On CPU (--tiny) the same loop runs uncompiled, as the tests run it.
-        return {"decoder": STATIC_DECODER, "compile": False} if TINY else brief_generation("fast", device)
-
     def one(name, mode, holder=None, generation=None, image=draft, new_tokens=tokens, **extra):
         reset_peak()
         start = time.perf_counter()
@@ -846,12 +841,12 @@ def suite_brief(args) -> None:
                       gpu_after_gib=result.memory.get("after", {}).get("gpu_allocated_gib"),
                       warm=holder is not None, **extra)
 
-    # The seed's path: NF4, transient, dynamic cache.
+    # The seed's path: NF4, transient, HF generate with its dynamic cache.
     if not args.skip_nf4:
-        one("brief_nf4_transient", "nf4")
+        one("brief_nf4_transient_generate", "nf4", generation={})
     # The fast path (core/brief_decode.py): the studio's start-up warm-up brief pays the
     # compile (Studio.warm_up_brief makes this same call), then users' briefs.
-    fast = fast_decoding()
+    fast = brief_generation("fast", device)  # on CPU (--tiny) the same loop runs uncompiled
     one("brief_fast_warm_up_at_start", "fast", generation=fast, image=blank, new_tokens=WARM_UP_TOKENS)
     one("brief_fast_transient", "fast", generation=fast)
     one("brief_fast_transient_again", "fast", generation=fast)
@@ -870,7 +865,7 @@ def suite_brief(args) -> None:
     if args.nf4_own_loop and time_left(args.budget):
         # The 4-bit model through the same loop, uncompiled (bitsandbytes layers break the
         # compiled graph): what the per-token sync alone costs NF4.
-        one("brief_nf4_own_loop_transient", "nf4", generation={"decoder": STATIC_DECODER, "compile": False})
+        one("brief_nf4_own_loop_transient", "nf4", generation=brief_generation("nf4", device))
     if time_left(args.budget) and args.nf4_static:
         one("brief_nf4_static_transient", "nf4", generation={"cache_implementation": "static"})
 

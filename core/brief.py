@@ -100,8 +100,8 @@ STATIC_DECODER = "static_greedy"
 REPETITION_PENALTY = 1.05
 
 # How the brief model runs. "nf4" is the seed's 4-bit transient load: 2.7 GiB peak, but
-# about 18-20 s for 400 tokens on an H100/H200, because every token pays the 4-bit
-# dequantization and HF's per-token overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
+# about 17.5 s for 400 tokens on an H100 (35 s with HF generate), because every token
+# pays the 4-bit layers' per-call overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
 # with a static KV cache and a compiled one-token step (`core.brief_decode`): a few seconds
 # per brief once the process has paid the first compile (BENCHMARKS.md, "Fast brief").
 BRIEF_MODES = ("nf4", "fast")
@@ -141,12 +141,12 @@ def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
 
 
 def brief_generation(mode: str, device: str) -> dict:
-    """Decoding options for a mode. On a GPU the fast mode decodes with the studio's own
-    static-cache loop (`core.brief_decode`): the same tokens as `generate`, without its
-    host sync per token. Other keys go to `generate` as they are."""
-    if mode == "fast" and device == "cuda":
-        return {"decoder": STATIC_DECODER}
-    return {}
+    """Decoding options for a mode. Every mode decodes with the studio's own static-cache
+    loop (`core.brief_decode`): the same tokens as `generate`, without its host sync per
+    token. The fast mode on a GPU also compiles the one-token step; the 4-bit layers break
+    a compiled graph, so NF4 (and any CPU run) runs the loop eagerly. On an H100 that alone
+    took the NF4 brief from 35.2 s to 17.5 s (BENCHMARKS.md)."""
+    return {"decoder": STATIC_DECODER, "compile": mode == "fast" and device == "cuda"}
 
 
 def memory_snapshot() -> dict:

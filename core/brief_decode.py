@@ -106,11 +106,6 @@ def static_greedy_decode(
     tokens = torch.empty(max_new_tokens, dtype=torch.long, device=device)
 
     for index in range(max_new_tokens):
-        if index > 0:
-            if compile:
-                torch.compiler.cudagraph_mark_step_begin()
-            logits = step(model, token[:, None], position, cache)
-            position.add_(1)
         token = next_token(logits, seen, repetition_penalty, eos if index < min_new_tokens else None)
         tokens[index] = token[0]
         seen.scatter_(1, token[:, None], True)
@@ -120,4 +115,9 @@ def static_greedy_decode(
             ended = torch.isin(tokens[:done], eos).nonzero()
             if ended.numel():
                 return tokens[: int(ended[0, 0]) + 1]
+        if done < max_new_tokens:
+            if compile:
+                torch.compiler.cudagraph_mark_step_begin()
+            logits = step(model, token[:, None], position, cache)
+            position.add_(1)
     return tokens

@@ -34,7 +34,7 @@ class PerformanceSettings:
     fast_mode: str = "off"
     lightning_lora: str | None = None
     # The product specifies a 4-bit brief model (2.7 GiB beside the image model). "fast" is
-    # measured at 3.2 s a brief (2 s kept warm) on an H200 instead of 35 s (NF4, H100), at
+    # measured at 3.2 s a brief (2 s kept warm) on an H200 instead of 17.5 s (NF4, H100), at
     # 7.3 GiB and a 40 s compile paid at start; it stays opt-in until the product owner
     # chooses that trade.
     brief_mode: str = "nf4"
