@@ -35,6 +35,8 @@ GIB = 1024**3
 
 # Stages reported to the UI, in order.
 STAGE_LOADING = "Loading the model (4-bit)"
+STAGE_LOADING_FAST = "Loading the model (bf16, fast mode)"
+STAGE_WAITING_FOR_COMPILE = "Waiting for the fast brief's one-time compile at start (about 40 s)"
 STAGE_READING = "Reading the draft"
 STAGE_WRITING = "Writing the brief"
 STAGE_PARSING = "Parsing the seven sections"
@@ -132,6 +134,10 @@ def wants_brief_warm_up(device: str, demo: bool, requested: str) -> bool:
 
 WARM_UP_DRAFT_SIZE = (1024, 1024)
 WARM_UP_TOKENS = 4  # the compiled step is the same for any token count; a few run it
+
+
+def loading_stage(mode: str) -> str:
+    return STAGE_LOADING_FAST if mode == "fast" else STAGE_LOADING
 
 
 def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
@@ -263,6 +269,7 @@ def run_brief(
     holder: VLHolder | None = None,
     loader: Callable[[str, str], LoadedVL] | None = None,
     generation: dict | None = None,
+    loading_label: str = STAGE_LOADING,
 ) -> BriefResult:
     """Write one brief. Loads the VL model, runs it, and frees it again unless `holder`
     keeps it warm. Memory is measured before and after and returned with the result."""
@@ -282,7 +289,7 @@ def run_brief(
     try:
         return _run_brief_frozen(
             model, model_id, image, device, language, notes, max_new_tokens, on_stage, holder, loader, generation,
-            loaded, timings, total_start, memory,
+            loaded, timings, total_start, memory, loading_label,
         )
     finally:
         if frozen:
@@ -292,10 +299,10 @@ def run_brief(
 
 def _run_brief_frozen(
     model, model_id, image, device, language, notes, max_new_tokens, on_stage, holder, loader, generation,
-    loaded, timings, total_start, memory,
+    loaded, timings, total_start, memory, loading_label,
 ) -> BriefResult:
     if loaded is None:
-        on_stage(STAGE_LOADING)
+        on_stage(loading_label)
         start = time.perf_counter()
         loaded = loader(model, device)
         timings["load_s"] = round(time.perf_counter() - start, 3)

@@ -22,8 +22,10 @@ from core.brief import (
     WARM_UP_TOKENS,
     VLHolder,
     brief_generation,
+    STAGE_WAITING_FOR_COMPILE,
     brief_loader,
     choose_brief_mode,
+    loading_stage,
     run_brief,
     wants_brief_warm_up,
 )
@@ -184,6 +186,8 @@ class Studio:
         is stored when the run fails."""
         if max_new_tokens is None:
             max_new_tokens = DEMO_MAX_NEW_TOKENS if self.models.demo else DEFAULT_MAX_NEW_TOKENS
+        if self.brief_warm_up == "compiling" and on_stage is not None:
+            on_stage(STAGE_WAITING_FOR_COMPILE)  # the lock below is held by the warm-up
         with self.brief_lock:
             mode, _reason = self.brief_mode()
             result = run_brief(
@@ -198,6 +202,7 @@ class Studio:
                 holder=self.vl_holder,
                 loader=brief_loader(mode),
                 generation=brief_generation(mode, self.settings.device),
+                loading_label=loading_stage(mode),
             )
             result.timings["brief_mode"] = mode
         draft = save_draft(self.db, self.store, draft_image, original_name)

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from core.bench_table import estimate_poster_seconds
-from core.brief import choose_brief_mode, wants_brief_warm_up
+from core.brief import STAGE_LOADING, STAGE_LOADING_FAST, choose_brief_mode, wants_brief_warm_up
 from core.engine import (
     LIGHTNING_STEPS,
     GenerationRequest,
@@ -247,6 +248,11 @@ def test_brief_warm_up_runs_a_throwaway_brief_and_stores_nothing(studio_env):
         with fast_studio.db.reader() as session:
             assert session.scalar(select(func.count()).select_from(Brief)) == 0
             assert session.scalar(select(func.count()).select_from(Draft)) == 0
+        # A user's brief after it says which model it loads.
+        stages = []
+        fast_studio.write_brief(Image.new("RGB", (320, 240), "navy"), "d.png", "en", "", on_stage=stages.append,
+                                max_new_tokens=4)
+        assert stages[0] == STAGE_LOADING_FAST and STAGE_LOADING not in stages
     finally:
         fast_studio.close()
 
