@@ -113,7 +113,7 @@ FAST_BRIEF_MIN_FREE_GIB = 9.0  # 7.3 GiB measured peak plus room for the compile
 def choose_brief_mode(device: str, free_bytes: int | None, requested: str = "auto") -> tuple[str, str]:
     """(mode, reason). "auto" takes the fast mode on a GPU with room for a bf16 copy."""
     if requested == "nf4":
-        return "nf4", "4-bit NF4, the default (STUDIO_BRIEF_MODE=fast trades 7.3 GiB for ~3 s briefs)"
+        return "nf4", "4-bit NF4, the default; on an H100/H200, STUDIO_BRIEF_MODE=fast trades 7.3 GiB for ~3 s briefs"
     if requested in BRIEF_MODES:
         return requested, "chosen by the STUDIO_BRIEF_MODE setting"
     if requested != "auto":
