@@ -631,11 +631,10 @@ def suite_memory(args) -> None:
             record_wall_estimate(row, 5, 50)
 
 
-def suite_startup(args) -> None:
-    """What a user meets after a start, on the default GPU plan: the chooser's strategy with
-    regional compile, the worker's warm-up (core.engine.warm_up, as the job runner calls
-    it), then the first real posters, which should carry no compile cost."""
-    from core.engine import build_pipeline, warm_up
+def default_plan_pipeline():
+    """The pipeline as the app builds it on this card: the chooser's strategy for the free
+    memory, regional compile on (plain CPU placement with --tiny)."""
+    from core.engine import build_pipeline
     from core.memory import choose_strategy
 
     components = build_components()
@@ -649,7 +648,16 @@ def suite_startup(args) -> None:
     start = time.perf_counter()
     pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
     record("build_pipeline", seconds=round(time.perf_counter() - start, 2), compiled=pipe.studio_setup.compiled)
-    del components
+    return pipe
+
+
+def suite_startup(args) -> None:
+    """What a user meets after a start, on the default GPU plan: the chooser's strategy with
+    regional compile, the worker's warm-up (core.engine.warm_up, as the job runner calls
+    it), then the first real posters, which should carry no compile cost."""
+    from core.engine import warm_up
+
+    pipe = default_plan_pipeline()
     start = time.perf_counter()
     warm_up(pipe) if not TINY else warm_up(pipe, sizes=(SQUARE, WIDE), steps=1)
     sync()
@@ -681,17 +689,9 @@ def suite_profile(args) -> None:
     fused elementwise kernels, the rest. It shows how far the lossless levers can go."""
     from torch.profiler import ProfilerActivity, profile
 
-    from core.engine import build_pipeline, warm_up
-    from core.memory import choose_strategy
+    from core.engine import warm_up
 
-    components = build_components()
-    device = "cpu" if TINY else "cuda"
-    strategy = None
-    if not TINY:
-        free, total = torch.cuda.mem_get_info()
-        strategy = choose_strategy(free + torch.cuda.memory_allocated(), total)
-    pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
-    del components
+    pipe = default_plan_pipeline()
     warm_up(pipe, sizes=(SQUARE,), steps=2)
     steps = 3
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu() else [])
