@@ -314,18 +314,10 @@ def suite_speed(args) -> None:
     """Resident weights: eager against compiled, sizes, CFG, attention backends, batched
     CFG, the job runner's per-step SQLite write, VAE decode, few-step mode."""
     from core.engine import build_pipeline, compile_transformer
-    from core.memory import choose_strategy
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = None
-    if not TINY:
-        free, total = torch.cuda.mem_get_info()
-        # Force the seed's placement (everything resident, tiled VAE) so it is comparable.
-        strategy = choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident")
-        from dataclasses import replace
-
-        strategy = replace(strategy, vae_tiling=True)
+    strategy = seed_placement()
     pipe = build_pipeline(components, device, strategy=strategy, compile=False)
     square, wide = SQUARE, WIDE
     short = 3 if TINY else 8
@@ -434,15 +426,10 @@ def suite_callback(args) -> None:
     from dataclasses import replace
 
     from core.engine import build_pipeline
-    from core.memory import choose_strategy
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = None
-    if not TINY:
-        free, total = torch.cuda.mem_get_info()
-        strategy = replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"),
-                           vae_tiling=True)
+    strategy = seed_placement()
     steps = 3 if TINY else 20
     if args.cudagraphs:
         pipe = build_pipeline(components, device, strategy=strategy, compile=False)
@@ -484,15 +471,10 @@ def suite_batched(args) -> None:
 
     from core.engine import build_pipeline
     from core.guidance import install_split_attention
-    from core.memory import choose_strategy
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = None
-    if not TINY:
-        free, total = torch.cuda.mem_get_info()
-        strategy = replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"),
-                           vae_tiling=True)
+    strategy = seed_placement()
     pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
     install_split_attention(pipe.transformer)
     steps = 3 if TINY else 8
@@ -629,6 +611,19 @@ def suite_memory(args) -> None:
         if args.cfg_off:
             row = run_generation(pipe, f"mem_{tag}_compiled_1328_cfg_off", SQUARE, 5, 1.0, **extra)
             record_wall_estimate(row, 5, 50)
+
+
+def seed_placement():
+    """The seed's placement, forced so runs compare: everything resident, VAE tiled (None
+    with --tiny: plain CPU placement)."""
+    from dataclasses import replace
+
+    from core.memory import choose_strategy
+
+    if TINY:
+        return None
+    free, total = torch.cuda.mem_get_info()
+    return replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"), vae_tiling=True)
 
 
 def default_plan_pipeline():
@@ -876,15 +871,10 @@ def suite_fp8(args) -> None:
     from dataclasses import replace
 
     from core.engine import build_pipeline, compile_transformer, generate, quantize_fp8
-    from core.memory import choose_strategy
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = None
-    if not TINY:
-        free, total = torch.cuda.mem_get_info()
-        strategy = replace(choose_strategy(free + torch.cuda.memory_allocated(), total, requested="resident"),
-                           vae_tiling=True)
+    strategy = seed_placement()
     pipe = build_pipeline(components, device, strategy=strategy)
     size, steps = (SQUARE, 3) if TINY else (SQUARE, 8)
     req = request(pipe.tokenizer, size, steps, 4.0, seed=7)
