@@ -90,7 +90,7 @@ MEASURED: dict[tuple[str, str, bool, str], Measurement] = {
     (H200, "group_offload", True, "off"): Measurement(
         step_s={(1328, 1328, True): 0.648, (1328, 1328, False): 0.436},
         encode_s=0.66,
-        decode_s=0.76,
+        decode_s=0.76,  # a middle value of the streamed runs' decodes (0.61-1.19 s)
         source="bench/results/gpu_profile_cap16_h200.jsonl and gpu_memory_cap40_cap24_h200.jsonl (whole 50-step "
         "posters: 34.2 s under a 16 GiB cap, 28.9 s under 40 GiB; 0.613 s/step under 24 GiB; CFG off 0.436 s/step)",
         note="the 16 GiB figure; more resident blocks are faster",

@@ -225,7 +225,7 @@ def write_brief(
                 max_new_tokens,
                 repetition_penalty=REPETITION_PENALTY,
                 min_new_tokens=options.pop("min_new_tokens", 0),
-                compile=options.pop("compile", loaded.model.device.type == "cuda"),
+                compile=options.pop("compile", False),  # brief_generation says when it pays
             )
             output_ids = torch.cat([inputs["input_ids"][0], new_ids])[None]
         else:

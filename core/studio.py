@@ -18,11 +18,11 @@ from core import demo_models
 from core.brief import (
     DEFAULT_MAX_NEW_TOKENS,
     DEMO_MAX_NEW_TOKENS,
+    STAGE_WAITING_FOR_COMPILE,
     WARM_UP_DRAFT_SIZE,
     WARM_UP_TOKENS,
     VLHolder,
     brief_generation,
-    STAGE_WAITING_FOR_COMPILE,
     brief_loader,
     choose_brief_mode,
     loading_stage,
@@ -39,6 +39,7 @@ from storage.db import Database, open_database
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ModelLocations:
