@@ -71,8 +71,8 @@ def fill(data_dir: Path, posters: int, seed: int = 20261126) -> dict:
     and reviews on about 60% of the posters."""
     from sqlalchemy import insert
 
-    from core.presets import PRESETS
-    from core.prompting import DEFAULT_NEGATIVE_PROMPT, TONES, ProductFields, PromptInputs, build_prompt
+    from core.prompt.presets import PRESETS
+    from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, TONES, ProductFields, PromptInputs, build_prompt
     from storage.db import open_database
     from storage.models import Job, Poster, Prompt, Review
 

@@ -9,8 +9,8 @@ so this builds the real networks at full size with random weights:
 - a Qwen2.5-VL-3B from its config for the brief, saved once to local disk so the brief's
   transient `from_pretrained` load can be timed.
 
-Every run goes through `core.engine.build_pipeline` / `core.engine.generate` and
-`core.brief.run_brief`, the code the app runs. Images are noise; only time and memory
+Every run goes through `core.render.engine.build_pipeline` / `core.render.engine.generate` and
+`core.brief.runtime.run_brief`, the code the app runs. Images are noise; only time and memory
 mean anything.
 
 Each suite runs in its own process (a memory cap or a compile must not leak into the next)
@@ -164,7 +164,7 @@ def text_encoder_config(tokenizer, size: str):
 def build_components(with_text_encoder: bool = True) -> dict:
     """The pipeline's components: real sizes on the GPU in bf16 (fp32 VAE), or the demo
     models' tiny ones with --tiny."""
-    from core import demo_models
+    from core.render import demo_models
 
     tokenizer = demo_models.build_tokenizer()
     if TINY:
@@ -216,7 +216,7 @@ def build_components(with_text_encoder: bool = True) -> dict:
 def poster_prompt(tokenizer, tokens: int) -> str:
     """A real-looking poster prompt cut to `tokens` tokens as the pipeline counts them
     (GPU.md's reference runs used a 400-token prompt)."""
-    from core.engine import count_prompt_tokens
+    from core.render.engine import count_prompt_tokens
 
     base = (
         'A professional marketing poster for "Aurora Cold Brew", premium elegant refined lighting, a tall glass '
@@ -235,7 +235,7 @@ def poster_prompt(tokenizer, tokens: int) -> str:
 
 
 def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
-    from core.engine import GenerationRequest
+    from core.render.engine import GenerationRequest
 
     width, height = size
     return GenerationRequest(
@@ -252,7 +252,7 @@ def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
 
 def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, **extra) -> dict | None:
     """One engine.generate call, timed: wall time, per-step times from CUDA events, peak."""
-    from core.engine import generate
+    from core.render.engine import generate
 
     tokenizer = pipe.tokenizer
     req = request(tokenizer, size, steps, cfg)
@@ -313,7 +313,7 @@ def record_wall_estimate(row: dict | None, ran_steps: int, steps: int) -> None:
 def suite_speed(args) -> None:
     """Resident weights: eager against compiled, sizes, CFG, attention backends, batched
     CFG, the job runner's per-step SQLite write, VAE decode, few-step mode."""
-    from core.engine import build_pipeline, compile_transformer
+    from core.render.engine import build_pipeline, compile_transformer
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -353,7 +353,7 @@ def suite_speed(args) -> None:
     plain_setup = pipe.studio_setup
     pipe.studio_setup = dc_replace(plain_setup, force_batched_cfg=True, split_attention=False)
     run_generation(pipe, "eager_batched_cfg_1328", square, short if TINY else 5, 4.0, mode="eager+batched masked")
-    from core.guidance import install_split_attention
+    from core.render.guidance import install_split_attention
 
     install_split_attention(pipe.transformer)
     pipe.studio_setup = dc_replace(plain_setup, force_batched_cfg=True, split_attention=True)
@@ -421,11 +421,11 @@ def suite_speed(args) -> None:
 
 def suite_callback(args) -> None:
     """What the job runner's per-step callback costs on the compiled resident path: none,
-    the SQLite progress write core/jobs.py does, and that write plus a host sync (what a
+    the SQLite progress write core/queue/runner.py does, and that write plus a host sync (what a
     callback that read a GPU value every step would cost). Optionally CUDA graphs."""
     from dataclasses import replace
 
-    from core.engine import build_pipeline
+    from core.render.engine import build_pipeline
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -466,11 +466,11 @@ def suite_callback(args) -> None:
 
 def suite_batched(args) -> None:
     """Resident weights, compiled: the two guidance calls against one batch of 2 with the
-    split (mask-free) attention of core/guidance.py."""
+    split (mask-free) attention of core/render/guidance.py."""
     from dataclasses import replace
 
-    from core.engine import build_pipeline
-    from core.guidance import install_split_attention
+    from core.render.engine import build_pipeline
+    from core.render.guidance import install_split_attention
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -488,7 +488,7 @@ def suite_batched(args) -> None:
 
 
 def few_step(pipe, components, size) -> None:
-    from core.engine import LIGHTNING_STEPS, load_lightning_lora
+    from core.render.engine import LIGHTNING_STEPS, load_lightning_lora
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -562,8 +562,8 @@ def suite_memory(args) -> None:
     """One strategy under one memory cap: what the chooser picks, and whether it fits."""
     from dataclasses import replace
 
-    from core.engine import build_pipeline, compile_transformer
-    from core.memory import choose_strategy, describe
+    from core.render.engine import build_pipeline, compile_transformer
+    from core.render.memory import choose_strategy, describe
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -618,7 +618,7 @@ def seed_placement():
     with --tiny: plain CPU placement)."""
     from dataclasses import replace
 
-    from core.memory import choose_strategy
+    from core.render.memory import choose_strategy
 
     if TINY:
         return None
@@ -629,8 +629,8 @@ def seed_placement():
 def default_plan_pipeline():
     """The pipeline as the app builds it on this card: the chooser's strategy for the free
     memory, regional compile on (plain CPU placement with --tiny)."""
-    from core.engine import build_pipeline
-    from core.memory import choose_strategy
+    from core.render.engine import build_pipeline
+    from core.render.memory import choose_strategy
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -648,9 +648,9 @@ def default_plan_pipeline():
 
 def suite_startup(args) -> None:
     """What a user meets after a start, on the default GPU plan: the chooser's strategy with
-    regional compile, the worker's warm-up (core.engine.warm_up, as the job runner calls
+    regional compile, the worker's warm-up (core.render.engine.warm_up, as the job runner calls
     it), then the first real posters, which should carry no compile cost."""
-    from core.engine import warm_up
+    from core.render.engine import warm_up
 
     pipe = default_plan_pipeline()
     start = time.perf_counter()
@@ -684,7 +684,7 @@ def suite_profile(args) -> None:
     fused elementwise kernels, the rest. It shows how far the lossless levers can go."""
     from torch.profiler import ProfilerActivity, profile
 
-    from core.engine import warm_up
+    from core.render.engine import warm_up
 
     pipe = default_plan_pipeline()
     warm_up(pipe, sizes=(SQUARE,), steps=2)
@@ -717,10 +717,10 @@ def suite_profile(args) -> None:
 
 def suite_nf4(args) -> None:
     """The NF4 transformer strategy through the engine's own loader: the random bf16
-    transformer is saved to local disk once, then `core.engine.load_nf4_transformer`
+    transformer is saved to local disk once, then `core.render.engine.load_nf4_transformer`
     quantizes it while loading (bitsandbytes through diffusers), as it would a real one."""
-    from core.engine import build_pipeline, load_nf4_transformer
-    from core.memory import choose_strategy
+    from core.render.engine import build_pipeline, load_nf4_transformer
+    from core.render.memory import choose_strategy
 
     folder = Path(args.qi_dir)
     components = build_components()
@@ -757,12 +757,12 @@ def suite_nf4(args) -> None:
 
 
 def suite_brief(args) -> None:
-    """core.brief.run_brief on a random-weight Qwen2.5-VL-3B saved to local disk: a
+    """core.brief.runtime.run_brief on a random-weight Qwen2.5-VL-3B saved to local disk: a
     1024 px draft and exactly 400 new tokens (random weights never stop by themselves)."""
     from PIL import Image
 
-    from core import demo_models
-    from core.brief import (
+    from core.render import demo_models
+    from core.brief.runtime import (
         WARM_UP_DRAFT_SIZE,
         WARM_UP_TOKENS,
         VLHolder,
@@ -839,7 +839,7 @@ def suite_brief(args) -> None:
     # The seed's path: NF4, transient, HF generate with its dynamic cache.
     if not args.skip_nf4:
         one("brief_nf4_transient_generate", "nf4", generation={})
-    # The fast path (core/brief_decode.py): the studio's start-up warm-up brief pays the
+    # The fast path (core/brief/decode.py): the studio's start-up warm-up brief pays the
     # compile (Studio.warm_up_brief makes this same call), then users' briefs.
     fast = brief_generation("fast", device)  # on CPU (--tiny) the same loop runs uncompiled
     one("brief_fast_warm_up_at_start", "fast", generation=fast, image=blank, new_tokens=WARM_UP_TOKENS)
@@ -870,7 +870,7 @@ def suite_fp8(args) -> None:
     float8, per-tensor scales, with regional compile), their speed and output difference."""
     from dataclasses import replace
 
-    from core.engine import build_pipeline, compile_transformer, generate, quantize_fp8
+    from core.render.engine import build_pipeline, compile_transformer, generate, quantize_fp8
 
     components = build_components()
     device = "cpu" if TINY else "cuda"

@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 
 from PIL import Image  # noqa: E402
 
-from core import textcheck  # noqa: E402
+from core.text import check as textcheck  # noqa: E402
 from tests.ocr_posters import (  # noqa: E402
     DEFAULT_SEED,
     CaseOutcome,

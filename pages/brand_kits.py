@@ -8,8 +8,8 @@ import logging
 
 import streamlit as st
 
-from core.brand import BrandKitError, brand_block, colors_to_text, validate_kit
-from core.prompting import TONES
+from core.prompt.brand import BrandKitError, brand_block, colors_to_text, validate_kit
+from core.prompt.builder import TONES
 from pages.ui.shared import get_studio, require_app_shell
 from storage.brand_kits import DuplicateKitName, create_kit, delete_kit, get_kit, list_kits, prompts_using, update_kit
 

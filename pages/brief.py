@@ -7,10 +7,10 @@ import logging
 
 import streamlit as st
 
-from core.brief import STAGE_FREEING
-from core.brief_sections import SECTION_KEYS, SECTION_TITLES, compact_brief
-from core.drafts import DraftError, prepare_draft
-from core.prompting import LANGUAGES
+from core.brief.runtime import STAGE_FREEING
+from core.brief.sections import SECTION_KEYS, SECTION_TITLES, compact_brief
+from core.brief.drafts import DraftError, prepare_draft
+from core.prompt.builder import LANGUAGES
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage.briefs import get_brief, list_briefs, update_brief_sections
 

@@ -8,7 +8,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from core.recipes import diff_recipes, recipe_from_detail, word_diff
+from core.recipe import diff_recipes, recipe_from_detail, word_diff
 from pages.ui.compare_tray import MAX_COMPARE, selected
 from pages.ui.review import review_form, reviewer_box, summary_line
 from pages.ui.markdown_text import plain

@@ -6,10 +6,10 @@ import logging
 
 import streamlit as st
 
-from core.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
-from core.presets import DEFAULT_PRESET, PRESETS
-from core.prompting import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
-from core.brief_sections import compact_brief
+from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
+from core.prompt.presets import DEFAULT_PRESET, PRESETS
+from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
+from core.brief.sections import compact_brief
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage import jobs as job_rows

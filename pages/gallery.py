@@ -10,14 +10,14 @@ import math
 
 import streamlit as st
 
-from core.compose import MAX_VARIANTS
-from core.fidelity import backfill, recheck_poster
-from core.export import FORMATS, MAX_ZIP_POSTERS, SIZE_MODES, ExportOptions, export_file_name, export_poster, zip_posters
-from core.presets import PRESETS
-from core.prompting import BUILDER_VERSION, LANGUAGES
-from core.recipes import compose_prefill, recipe_from_detail
-from core.reruns import RerunError, rerun_exact, rerun_new_seeds
-from core.reviews import VERDICTS
+from core.services.compose import MAX_VARIANTS
+from core.services.textcheck import backfill, recheck_poster
+from core.services.export import FORMATS, MAX_ZIP_POSTERS, SIZE_MODES, ExportOptions, export_file_name, export_poster, zip_posters
+from core.prompt.presets import PRESETS
+from core.prompt.builder import BUILDER_VERSION, LANGUAGES
+from core.recipe import compose_prefill, recipe_from_detail
+from core.services.reruns import RerunError, rerun_exact, rerun_new_seeds
+from core.services.reviews import VERDICTS
 from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain

@@ -46,7 +46,7 @@ def _record(kit: BrandKit) -> BrandKitRecord:
 
 
 def _values(spec) -> dict:
-    """The columns of a validated core.brand.BrandKitSpec (duck-typed: storage knows no core)."""
+    """The columns of a validated core.prompt.brand.BrandKitSpec (duck-typed: storage knows no core)."""
     return {
         "name": spec.name,
         "colors": [{"name": c.name, "hex": c.hex} for c in spec.colors],

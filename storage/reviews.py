@@ -58,7 +58,7 @@ def standing_review_ids():
 
 
 def add_review(db: Database, review) -> int:
-    """Store one review (a validated core.reviews.ReviewInput). One short INSERT in a
+    """Store one review (a validated core.services.reviews.ReviewInput). One short INSERT in a
     BEGIN IMMEDIATE transaction, so two reviewers saving at once both land, in turn."""
     with db.session() as session:
         if session.get(Poster, review.poster_id) is None:

@@ -22,7 +22,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 @pytest.fixture(scope="session")
 def demo_models_dir(tmp_path_factory) -> Path:
     """The demo checkpoints, built once per test session with the project's own builder."""
-    from core.demo_models import ensure_demo_models
+    from core.render.demo_models import ensure_demo_models
 
     folder = tmp_path_factory.mktemp("demo_models")
     ensure_demo_models(folder)
@@ -48,7 +48,7 @@ def studio_env(tmp_path, demo_models_dir, monkeypatch) -> dict[str, str]:
 def studio(studio_env):
     """A Studio with its worker running, closed after the test."""
     from core.settings import load_settings
-    from core.studio import Studio
+    from core.services.studio import Studio
 
     instance = Studio(load_settings(studio_env))
     yield instance

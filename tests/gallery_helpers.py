@@ -15,8 +15,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from core.presets import get_preset
-from core.prompting import DEFAULT_NEGATIVE_PROMPT, ProductFields, PromptInputs, build_prompt
+from core.prompt.presets import get_preset
+from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, ProductFields, PromptInputs, build_prompt
 from storage.models import DONE, Job, Poster, Prompt, Review
 
 DEMO_MODEL = "demo/qwen-image-demo@test"

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from core.textcheck import (
+from core.text.check import (
     STATUS_EXACT,
     STATUS_NEAR,
     ExpectedString,

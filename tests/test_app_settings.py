@@ -5,8 +5,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.compose import ComposeRequest, prepare, submit
-from core.prompting import ProductFields
+from core.services.compose import ComposeRequest, prepare, submit
+from core.prompt.builder import ProductFields
 from tests.helpers import wait_for_jobs
 
 HOME = str(Path(__file__).resolve().parents[1] / "Home.py")
@@ -40,7 +40,7 @@ def test_a_job_records_how_the_pipeline_ran(studio):
 
 
 def test_settings_page_estimates_a_poster_on_a_measured_card(app_studio, monkeypatch):
-    import core.system_info as system_info
+    import core.render.system_info as system_info
 
     real = system_info.snapshot
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from core.brand import BrandKitError, brand_block, parse_colors, validate_kit
+from core.prompt.brand import BrandKitError, brand_block, parse_colors, validate_kit
 from storage.brand_kits import create_kit, get_kit
 from storage.models import BrandKit, Job, Prompt
 from tests.gallery_helpers import add_poster, new_app

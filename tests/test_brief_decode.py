@@ -1,4 +1,4 @@
-"""The fast brief's own decoding loop (`core.brief_decode`) against HF `generate`.
+"""The fast brief's own decoding loop (`core.brief.decode`) against HF `generate`.
 
 The demo VL's tiny init makes it repeat one token forever, which would make any two
 decoders agree. These tests redraw its weights with a larger spread (in memory only), so
@@ -10,9 +10,9 @@ import torch
 from PIL import Image, ImageDraw
 from qwen_vl_utils import process_vision_info
 
-from core.brief import STATIC_DECODER, LoadedVL, load_vl, run_brief
-from core.brief_decode import static_greedy_decode
-from core.brief_prompt import build_brief_messages
+from core.brief.runtime import STATIC_DECODER, LoadedVL, load_vl, run_brief
+from core.brief.decode import static_greedy_decode
+from core.brief.prompt import build_brief_messages
 
 PENALTY = 1.05
 TOKENS = 24
@@ -111,7 +111,7 @@ def test_run_brief_with_the_static_decoder_writes_the_generate_brief(varied_vl):
 
 
 def test_cache_length_is_bucketed_so_drafts_of_any_size_share_one_compile():
-    from core.brief_decode import CACHE_BUCKET, cache_length
+    from core.brief.decode import CACHE_BUCKET, cache_length
 
     # a small draft and a 1024 px draft with the 1024-token budget: the same compiled shape
     assert cache_length(300, 1024) == cache_length(2000, 1024) == CACHE_BUCKET

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
-from core.brief import VLHolder, decode_new_tokens, load_vl, run_brief
-from core.brief_prompt import build_brief_messages, prompt_sentences
-from core.brief_sections import SECTION_KEYS
+from core.brief.runtime import VLHolder, decode_new_tokens, load_vl, run_brief
+from core.brief.prompt import build_brief_messages, prompt_sentences
+from core.brief.sections import SECTION_KEYS
 from storage.models import Brief, Draft
 
 
@@ -46,7 +46,7 @@ def test_brief_call_stores_seven_sections_and_frees_the_model(studio, monkeypatc
         return loaded
 
     # The real load_vl, wrapped only to keep a weak reference to the model it returns.
-    from core import brief as brief_module
+    from core.brief import runtime as brief_module
 
     monkeypatch.setattr(brief_module, "load_vl", loader)
     record = studio.write_brief(

@@ -1,17 +1,17 @@
-"""Tests for core.brief_prompt: the art-director chat messages for Qwen2.5-VL."""
+"""Tests for core.brief.prompt: the art-director chat messages for Qwen2.5-VL."""
 
 import re
 
 import pytest
 from PIL import Image
 
-from core.brief_prompt import (
+from core.brief.prompt import (
     BRIEF_PROMPT_VERSION,
     MAX_NOTES_CHARS,
     build_brief_messages,
     prompt_sentences,
 )
-from core.brief_sections import SECTION_KEYS, SECTION_TITLES, parse_brief
+from core.brief.sections import SECTION_KEYS, SECTION_TITLES, parse_brief
 
 
 @pytest.fixture

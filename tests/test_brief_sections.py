@@ -1,10 +1,10 @@
-"""Tests for core.brief_sections: parsing real-looking model briefs into seven sections."""
+"""Tests for core.brief.sections: parsing real-looking model briefs into seven sections."""
 
 import re
 
 import pytest
 
-from core.brief_sections import (
+from core.brief.sections import (
     COMPACT_DROP_ORDER,
     SECTION_KEYS,
     SECTION_TITLES,

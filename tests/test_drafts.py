@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image
 
-from core.drafts import DRAFT_MAX_SIDE, MAX_PIXELS, DraftError, prepare_draft
+from core.brief.drafts import DRAFT_MAX_SIDE, MAX_PIXELS, DraftError, prepare_draft
 
 
 def encode(image, fmt="PNG", **kw):

@@ -1,6 +1,6 @@
 """Compare: variant sets as sets, 2-4 posters side by side, the recipe diff and the word diff."""
 
-from core.recipes import diff_recipes, recipe_from_detail, word_diff
+from core.recipe import diff_recipes, recipe_from_detail, word_diff
 from storage.gallery import get_posters
 from tests.gallery_helpers import add_poster, landed_on, new_app
 

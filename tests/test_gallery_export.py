@@ -7,7 +7,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from core.export import (
+from core.services.export import (
     ExportError,
     ExportOptions,
     RecipeImportError,
@@ -19,7 +19,7 @@ from core.export import (
     _itxt,
     RECIPE_KEYWORD,
 )
-from core.recipes import recipe_from_detail, recipe_to_dict, source_from_detail
+from core.recipe import recipe_from_detail, recipe_to_dict, source_from_detail
 from storage.files import png_bytes
 from storage.gallery import get_poster
 from storage.models import Poster, Review
@@ -91,7 +91,7 @@ def test_pngs_without_a_usable_recipe_get_a_clear_message_and_change_nothing(app
 
 def test_a_recipe_with_a_wrong_field_names_the_problem():
     plain = png_bytes(Image.new("RGB", (8, 8)))
-    from core.recipes import RECIPE_FORMAT
+    from core.recipe import RECIPE_FORMAT
 
     def with_recipe(body):
         return embed_chunks(plain, [_itxt(RECIPE_KEYWORD, json.dumps(body))], replace=(RECIPE_KEYWORD,))

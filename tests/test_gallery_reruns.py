@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from core.compose import ComposeRequest, prepare, submit
-from core.prompting import ProductFields
+from core.services.compose import ComposeRequest, prepare, submit
+from core.prompt.builder import ProductFields
 from storage.models import Job, Poster, Prompt
 from tests.gallery_helpers import add_poster, landed_on, new_app, open_detail
 from tests.helpers import sha256_file, wait_for_jobs

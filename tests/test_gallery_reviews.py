@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from core.reviews import ReviewError, validate_review
+from core.services.reviews import ReviewError, validate_review
 from storage.db import Database
 from storage.models import Review
 from storage.reviews import add_review as store_review

@@ -10,8 +10,8 @@ import pytest
 import torch
 from sqlalchemy import select
 
-from core.compose import ComposeRequest, prepare, submit
-from core.engine import (
+from core.services.compose import ComposeRequest, prepare, submit
+from core.render.engine import (
     PROMPT_TEMPLATE,
     PROMPT_TEMPLATE_DROP_TOKENS,
     BadOutputError,
@@ -20,7 +20,7 @@ from core.engine import (
     generate,
     load_pipeline,
 )
-from core.prompting import ProductFields
+from core.prompt.builder import ProductFields
 from storage import jobs as job_rows
 from storage.gallery import get_poster
 from storage.models import Job, Poster
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 HASH_SCRIPT = """
 import hashlib, sys
-from core.engine import GenerationRequest, generate, load_pipeline
+from core.render.engine import GenerationRequest, generate, load_pipeline
 from storage.files import png_bytes
 pipe = load_pipeline(sys.argv[1], "cpu")
 request = GenerationRequest(prompt="A poster that says \\"SALE\\"", negative_prompt=" ", width=128, height=128,
@@ -174,7 +174,7 @@ def test_two_threads_submitting_at_once_both_land_one_after_the_other(studio):
 
 def test_job_left_running_by_a_dead_process_is_recovered_on_start(studio_env):
     from core.settings import load_settings
-    from core.studio import Studio
+    from core.services.studio import Studio
 
     first = Studio(load_settings(studio_env), start_worker=False)
     _, (job_id,), _ = job_rows.enqueue(
@@ -202,7 +202,7 @@ def test_job_left_running_by_a_dead_process_is_recovered_on_start(studio_env):
 
 def test_model_that_cannot_load_fails_the_job_with_advice(studio_env, monkeypatch):
     from core.settings import load_settings
-    from core.studio import Studio
+    from core.services.studio import Studio
 
     settings = load_settings({**studio_env, "STUDIO_DEMO": "0", "STUDIO_IMAGE_MODEL": "Qwen/Qwen-Image-2512"})
     studio = Studio(settings, start_worker=False)
@@ -218,6 +218,6 @@ def test_model_that_cannot_load_fails_the_job_with_advice(studio_env, monkeypatc
 
 
 def _demo_tokenizer(env):
-    from core.engine import load_tokenizer
+    from core.render.engine import load_tokenizer
 
     return load_tokenizer(str(Path(env["STUDIO_DEMO_MODELS_DIR"]) / "qwen-image-demo"))

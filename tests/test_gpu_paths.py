@@ -14,9 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
-from core.bench_table import estimate_poster_seconds
-from core.brief import STAGE_LOADING, STAGE_LOADING_FAST, choose_brief_mode, wants_brief_warm_up
-from core.engine import (
+from core.render.estimates import estimate_poster_seconds
+from core.brief.runtime import STAGE_LOADING, STAGE_LOADING_FAST, choose_brief_mode, wants_brief_warm_up
+from core.render.engine import (
     LIGHTNING_STEPS,
     GenerationRequest,
     generate,
@@ -25,9 +25,10 @@ from core.engine import (
     setup_of,
     stream_transformer_blocks,
 )
-from core.guidance import BatchedGuidance, install_split_attention
-from core.memory import GIB, choose_strategy
-from core.performance import PerformanceSettings, load_performance_settings, plan_pipeline
+from core.render.guidance import BatchedGuidance, install_split_attention
+from core.render.memory import GIB, choose_strategy
+from core.render.plan import plan_pipeline
+from core.settings import PerformanceSettings, load_performance_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,7 +108,7 @@ def test_batched_guidance_refuses_calls_out_of_order():
 
 
 def test_only_the_streamed_blocks_get_offloading_hooks_and_the_output_is_unchanged(demo_models_dir):
-    from core.demo_models import build_image_components
+    from core.render.demo_models import build_image_components
 
     transformer = build_image_components()[0].eval()
     inputs = dict(hidden_states=torch.randn(1, 16, 16), encoder_hidden_states=torch.randn(1, 5, 128),
@@ -230,7 +231,7 @@ def test_brief_warm_up_runs_a_throwaway_brief_and_stores_nothing(studio_env):
     from sqlalchemy import func, select
 
     from core.settings import load_settings
-    from core.studio import Studio
+    from core.services.studio import Studio
     from storage.models import Brief, Draft
 
     settings = load_settings(studio_env)
@@ -334,8 +335,8 @@ def test_the_gpu_benchmark_script_runs_on_the_tiny_models(tmp_path):
 def test_the_worker_loads_and_warms_up_a_compiled_pipeline_before_any_job(studio):
     import time as clock
 
-    from core.engine import warm_up
-    from core.jobs import JobRunner
+    from core.render.engine import warm_up
+    from core.queue.runner import JobRunner
 
     seen = []
 

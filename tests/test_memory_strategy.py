@@ -1,9 +1,9 @@
-"""The memory strategy chooser (core/memory.py): pure logic, checked against the peaks
+"""The memory strategy chooser (core/render/memory.py): pure logic, checked against the peaks
 measured on the lent H100 (BENCHMARKS.md, "Memory strategies")."""
 
 import pytest
 
-from core.memory import (
+from core.render.memory import (
     GIB,
     MemoryModel,
     choose_strategy,

@@ -1,6 +1,6 @@
 import pytest
 
-from core.presets import PRESETS, get_preset
+from core.prompt.presets import PRESETS, get_preset
 
 QWEN_BUCKETS = {(1328, 1328), (1664, 928), (928, 1664), (1472, 1104), (1104, 1472), (1584, 1056), (1056, 1584)}
 

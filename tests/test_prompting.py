@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from core.prompting import (
+from core.prompt.builder import (
     BUILDER_VERSION,
     DEFAULT_NEGATIVE_PROMPT,
     OFFICIAL_NEGATIVE_PROMPT,

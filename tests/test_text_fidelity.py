@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select
 
-from core.compose import ComposeError, ComposeRequest, prepare, submit
-from core.fidelity import backfill, recheck_poster
-from core.prompting import ProductFields
+from core.services.compose import ComposeError, ComposeRequest, prepare, submit
+from core.services.textcheck import backfill, recheck_poster
+from core.prompt.builder import ProductFields
 from storage.gallery import get_poster
 from storage.models import Job, Poster
 from storage.textchecks import set_job_ids

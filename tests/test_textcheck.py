@@ -1,4 +1,4 @@
-"""Unit tests for core/textcheck.py: normalization, matching, result shape.
+"""Unit tests for core/text/check.py: normalization, matching, result shape.
 
 Most tests feed hand-made OCR lines to the pure matcher, so they need no
 model. The last tests run the real OCR engine: once to check it is shared and
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from core import textcheck
-from core.textcheck import (
+from core.text import check as textcheck
+from core.text.check import (
     ExpectedString,
     OcrLine,
     TextCheckResult,
@@ -367,7 +367,7 @@ OFFLINE_SCRIPT = textwrap.dedent(
     attempts.clear()
 
     from PIL import Image, ImageDraw, ImageFont
-    from core.textcheck import ExpectedString, check_text
+    from core.text.check import ExpectedString, check_text
 
     font = ImageFont.truetype(sys.argv[1], 72)
     image = Image.new("RGB", (800, 500), (20, 20, 60))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from core.textcheck import normalize
+from core.text.check import normalize
 from tests.ocr_posters import (
     CaseOutcome,
     FontsMissingError,

@@ -12,10 +12,10 @@ import logging
 
 import streamlit as st
 
-from core.brand import brand_block
-from core.export import RecipeImportError, read_recipe
-from core.prompting import BUILDER_VERSION, TONES
-from core.recipes import compose_prefill
+from core.prompt.brand import brand_block
+from core.services.export import RecipeImportError, read_recipe
+from core.prompt.builder import BUILDER_VERSION, TONES
+from core.recipe import compose_prefill
 from storage.brand_kits import get_kit, list_kits
 from storage.gallery import brief_exists
 from storage.lineage import job_made_poster

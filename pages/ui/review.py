@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from core.reviews import VERDICT_ICONS, VERDICTS, ReviewError, clean_reviewer, validate_review
+from core.services.reviews import VERDICT_ICONS, VERDICTS, ReviewError, clean_reviewer, validate_review
 from pages.ui.markdown_text import plain
 from storage.reviews import PosterGone, ReviewRecord, ReviewSummary, add_review
 

@@ -7,7 +7,7 @@ prompt builder cannot change an "exact" rerun), and each rerun stays its own var
 with its own prompt row, which is what the set view and deletion already assume. The copy
 costs a few kilobytes. Lineage lives in jobs.parent_job_id.
 
-"Edit and rerun" is not here: it opens Compose prefilled (core.recipes.compose_prefill),
+"Edit and rerun" is not here: it opens Compose prefilled (core.recipe.compose_prefill),
 and Compose records the parent when it queues.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.compose import MAX_VARIANTS, pick_seeds
+from core.services.compose import MAX_VARIANTS, pick_seeds
 from storage.db import Database
 from storage.gallery import PosterDetail, get_poster
 from storage.jobs import NewJob, NewPrompt, enqueue

@@ -21,7 +21,7 @@ from typing import Callable
 import psutil
 from PIL import Image
 
-from core.engine import (
+from core.render.engine import (
     BadOutputError,
     GenerationCancelled,
     GenerationRequest,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.prompting import clean_text
+from core.prompt.builder import clean_text
 
 # Stored value -> what the UI says.
 VERDICTS: dict[str, str] = {"approve": "Approve", "changes": "Needs changes", "reject": "Reject"}

@@ -1,7 +1,7 @@
 """The Qwen-Image pipeline: loading, and one generation with progress and cancel.
 
 A diffusers pipeline is not thread-safe (the scheduler keeps state between steps), so this
-module is only ever driven by the one job worker (core/jobs.py) of a process.
+module is only ever driven by the one job worker (core/queue/runner.py) of a process.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.memory import Strategy, resident_block_indices
+from core.render.memory import Strategy, resident_block_indices
+from core.settings import FAST_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,6 @@ LIGHTNING_SCHEDULER_CONFIG = {
     "use_karras_sigmas": False,
 }
 LIGHTNING_STEPS = 8
-FAST_MODES = ("off", "fp8", "lightning")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class PipelineSetup:
     fast_mode: str = "off"
     # Batch the two guidance passes even with resident weights (the benchmark measures it).
     force_batched_cfg: bool = False
-    # Batched guidance runs attention per row without a mask (core/guidance.py).
+    # Batched guidance runs attention per row without a mask (core/render/guidance.py).
     split_attention: bool = True
 
     @property
@@ -183,7 +183,7 @@ def build_pipeline(
 ):
     """A QwenImagePipeline from in-memory components (from `from_pretrained`, or built with
     random weights by bench/gpu_bench.py), placed on the GPU by `strategy`
-    (core/memory.py), optionally with regional compilation and an opt-in fast mode."""
+    (core/render/memory.py), optionally with regional compilation and an opt-in fast mode."""
     from diffusers import QwenImagePipeline
 
     if fast_mode not in FAST_MODES:
@@ -199,7 +199,7 @@ def build_pipeline(
 
     place_pipeline(pipe, device, strategy)
     if strategy is not None and strategy.batched_cfg:
-        from core.guidance import install_split_attention
+        from core.render.guidance import install_split_attention
 
         install_split_attention(pipe.transformer)
     if fast_mode == "fp8":
@@ -270,7 +270,7 @@ def stream_text_encoder(text_encoder, onload: torch.device) -> None:
 
 
 def stream_transformer_blocks(transformer, onload: torch.device, resident_blocks: int, use_stream: bool = True) -> None:
-    """Keep `resident_blocks` transformer blocks on the GPU, spread evenly (core.memory.
+    """Keep `resident_blocks` transformer blocks on the GPU, spread evenly (core.render.memory.
     resident_block_indices), and stream the others from pinned host memory, one block ahead
     of the compute (diffusers' block-level group offloading with a CUDA stream, applied to
     the streamed blocks only)."""
@@ -469,7 +469,7 @@ def generate(
         last = time.perf_counter()
         guidance = contextlib.nullcontext()
         if setup.batched_cfg and request.true_cfg_scale > 1:
-            from core.guidance import BatchedGuidance
+            from core.render.guidance import BatchedGuidance
 
             guidance = BatchedGuidance(
                 pipe.transformer,

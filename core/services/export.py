@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 
 from PIL import Image, ImageOps
 
-from core.brand import BrandKitError, normalize_hex
-from core.recipes import Recipe, RecipeError, RecipeSource, recipe_from_dict, recipe_to_dict
+from core.prompt.brand import BrandKitError, normalize_hex
+from core.recipe import Recipe, RecipeError, RecipeSource, recipe_from_dict, recipe_to_dict
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RECIPE_KEYWORD = "qwen-poster-studio.recipe"
@@ -309,8 +309,8 @@ def build_zip(entries: list[ZipEntry], selection: str) -> bytes:
 
 def export_poster(db, store, poster_id: int, options: ExportOptions) -> tuple[str, bytes]:
     """(file name, bytes) of one stored poster exported as asked."""
-    from core.presets import get_preset
-    from core.recipes import recipe_from_detail, source_from_detail
+    from core.prompt.presets import get_preset
+    from core.recipe import recipe_from_detail, source_from_detail
     from storage.gallery import get_poster
 
     detail = get_poster(db, poster_id)
@@ -327,7 +327,7 @@ def export_poster(db, store, poster_id: int, options: ExportOptions) -> tuple[st
 def zip_posters(db, store, poster_ids: list[int], selection: str) -> bytes:
     """A zip of these posters (PNG, original size, recipe embedded) and a manifest.json with
     every recipe and every review, in the order given."""
-    from core.recipes import recipe_from_detail, source_from_detail
+    from core.recipe import recipe_from_detail, source_from_detail
     from storage.gallery import get_posters
     from storage.reviews import reviews_for, summarize
 

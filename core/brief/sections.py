@@ -1,6 +1,6 @@
 """Turn a vision model's free-form design brief into seven fixed sections.
 
-The art-director prompt (see `core/brief_prompt.py`) asks for exactly seven
+The art-director prompt (see `core/brief/prompt.py`) asks for exactly seven
 sections, but small vision-language models do not always comply: headings come
 back bold, numbered, as markdown titles, with synonyms ("Colour palette",
 "Fonts"), out of order, duplicated, in Chinese or mixed, and sometimes the

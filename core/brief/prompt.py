@@ -2,7 +2,7 @@
 
 `build_brief_messages` returns chat messages in the format that `processor.apply_chat_template`
 and `qwen_vl_utils.process_vision_info` take. The headings it asks for are the ones
-`core.brief_sections.parse_brief` reads back, taken from the same SECTION_TITLES table so the two
+`core.brief.sections.parse_brief` reads back, taken from the same SECTION_TITLES table so the two
 cannot drift apart.
 
 Bump BRIEF_PROMPT_VERSION whenever the wording changes: stored briefs record it, so results from
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.brief_sections import SECTION_KEYS, SECTION_TITLES, normalize_language
+from core.brief.sections import SECTION_KEYS, SECTION_TITLES, normalize_language
 
 
 BRIEF_PROMPT_VERSION = "brief-v1"

@@ -2,7 +2,7 @@
 
 QwenImagePipeline calls the transformer twice per step: first with the prompt, then with the
 negative prompt, on the same latents and timestep. When most blocks stream from host
-memory (the group_offload strategy, core/memory.py), each call moves every streamed block
+memory (the group_offload strategy, core/render/memory.py), each call moves every streamed block
 across the PCIe link, so two calls move them twice. Measured on an H100 under a 24 GiB cap:
 1.12 s/step with two calls, 0.80 s/step as one batch (BENCHMARKS.md).
 

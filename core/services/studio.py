@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from core import demo_models
-from core.brief import (
+from core.render import demo_models
+from core.brief.runtime import (
     DEFAULT_MAX_NEW_TOKENS,
     DEMO_MAX_NEW_TOKENS,
     STAGE_WAITING_FOR_COMPILE,
@@ -29,10 +29,10 @@ from core.brief import (
     run_brief,
     wants_brief_warm_up,
 )
-from core.engine import load_pipeline, load_tokenizer, warm_up
-from core.fidelity import make_after_poster_hook
-from core.jobs import JobRunner
-from core.performance import PerformanceSettings, gpu_memory, host_free_bytes, plan_pipeline
+from core.render.engine import load_pipeline, load_tokenizer, warm_up
+from core.services.textcheck import make_after_poster_hook
+from core.queue.runner import JobRunner
+from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, open_database
@@ -80,9 +80,9 @@ class Studio:
         if settings.text_check and "after_poster" not in runner_options:
             # The OCR check runs in the worker right after each poster is saved.
             runner_options["after_poster"] = make_after_poster_hook(self.db, wake_worker=lambda: self.runner.wake())
-        self.performance = settings.performance or PerformanceSettings()
+        self.performance = settings.performance
         # Placement, compile and fast mode are decided once, before the load, from the GPU
-        # memory free now (core/memory.py); the settings page shows the plan and its reasons.
+        # memory free now (core/render/memory.py); the settings page shows the plan and its reasons.
         self.plan = plan_pipeline(
             settings.device,
             self.models.demo,

@@ -10,7 +10,7 @@ Their outputs are noise. The UI says so whenever they are in use.
 
 Build them by hand with:
 
-    python -m core.demo_models --out data/demo_models
+    python -m core.render.demo_models --out data/demo_models
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass, field
 
-from core.presets import get_preset
-from core.prompting import (
+from core.prompt.presets import get_preset
+from core.prompt.builder import (
     DEFAULT_NEGATIVE_PROMPT,
     BuiltPrompt,
     ProductFields,
@@ -20,7 +20,7 @@ from core.prompting import (
     clean_text,
     plan_sequence_length,
 )
-from core.engine import count_prompt_tokens
+from core.render.engine import count_prompt_tokens
 from storage.db import Database
 from storage.jobs import NewJob, NewPrompt, enqueue
 

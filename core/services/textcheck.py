@@ -1,6 +1,6 @@
 """Text fidelity of finished posters: run the OCR check, store it, drive best-of-N.
 
-The OCR itself lives in core/textcheck.py; this module connects it to stored posters. It
+The OCR itself lives in core/text/check.py; this module connects it to stored posters. It
 runs in the job worker right after a poster is saved, and again on demand (a re-check
 button, the backfill command). A failed check never fails the poster: check_text reports
 OCR errors inside its result, which is stored like any other.
@@ -13,7 +13,7 @@ import logging
 
 from PIL import Image
 
-from core.textcheck import ExpectedString, TextCheckResult, check_text
+from core.text.check import ExpectedString, TextCheckResult, check_text
 from storage import textchecks
 from storage.db import Database
 from storage.files import ImageStore

@@ -23,9 +23,10 @@ import psutil
 import torch
 from PIL import Image
 
-from core.brief_decode import static_greedy_decode
-from core.brief_prompt import BRIEF_PROMPT_VERSION, build_brief_messages
-from core.brief_sections import ParsedBrief, parse_brief
+from core.brief.decode import static_greedy_decode
+from core.brief.prompt import BRIEF_PROMPT_VERSION, build_brief_messages
+from core.brief.sections import ParsedBrief, parse_brief
+from core.settings import BRIEF_MODES
 
 DEFAULT_MAX_NEW_TOKENS = 1024  # seven concrete sections run 400-800 tokens; 1024 leaves headroom
 # The demo VL model writes random tokens until the limit (~45 ms a token on two CPU cores),
@@ -104,9 +105,8 @@ REPETITION_PENALTY = 1.05
 # How the brief model runs. "nf4" is the seed's 4-bit transient load: 2.7 GiB peak, but
 # about 17.5 s for 400 tokens on an H100 (35 s with HF generate), because every token
 # pays the 4-bit layers' per-call overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
-# with a static KV cache and a compiled one-token step (`core.brief_decode`): a few seconds
+# with a static KV cache and a compiled one-token step (`core.brief.decode`): a few seconds
 # per brief once the process has paid the first compile (BENCHMARKS.md, "Fast brief").
-BRIEF_MODES = ("nf4", "fast")
 FAST_BRIEF_MIN_FREE_GIB = 9.0  # 7.3 GiB measured peak plus room for the compile's workspaces
 
 
@@ -148,7 +148,7 @@ def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
 
 def brief_generation(mode: str, device: str) -> dict:
     """Decoding options for a mode. Every mode decodes with the studio's own static-cache
-    loop (`core.brief_decode`): the same tokens as `generate`, without its host sync per
+    loop (`core.brief.decode`): the same tokens as `generate`, without its host sync per
     token. The fast mode on a GPU also compiles the one-token step; the 4-bit layers break
     a compiled graph, so NF4 (and any CPU run) runs the loop eagerly. On an H100 that alone
     took the NF4 brief from 35.2 s to 17.5 s (BENCHMARKS.md)."""

@@ -11,8 +11,8 @@ import difflib
 import re
 from dataclasses import asdict, dataclass, field, fields
 
-from core.presets import PRESETS
-from core.prompting import LANGUAGES, TONES
+from core.prompt.presets import PRESETS
+from core.prompt.builder import LANGUAGES, TONES
 
 RECIPE_FORMAT = "qwen-poster-studio/recipe"
 RECIPE_VERSION = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.prompting import TONES, clean_text
+from core.prompt.builder import TONES, clean_text
 
 MAX_NAME = 80
 MAX_COLORS = 12
