@@ -37,7 +37,7 @@ from storage.gallery import (
     poster_ids_matching,
 )
 from storage.lineage import LineageNode, lineage
-from storage.models import JOB_STATUSES
+from core.states import ACTIVE_STATUSES, JobStatus
 from storage.textchecks import unchecked_poster_ids
 from storage.reviews import ReviewSummary, reviewer_names, reviews_for, summaries, summarize
 
@@ -137,7 +137,7 @@ def filter_bar(view: str) -> GalleryFilter:
         placeholder="All",
     )
     status = c3.selectbox(
-        "Status", ["done", *[s for s in JOB_STATUSES if s != "done"], None],
+        "Status", [JobStatus.DONE, *[s for s in JobStatus if s != JobStatus.DONE], None],
         format_func=lambda s: "All" if s is None else s, key="gallery_status", placeholder="All", disabled=view == "shortlist",
     )
     text = c4.text_input("Search product name and prompt", key="gallery_text")
@@ -174,7 +174,7 @@ def filter_bar(view: str) -> GalleryFilter:
     return GalleryFilter(
         preset_key=preset,
         language=language,
-        status="done" if view == "shortlist" else status,
+        status=JobStatus.DONE if view == "shortlist" else status,
         text=text,
         verdict=verdict,
         min_rating=float(min_rating) if min_rating else None,
@@ -197,7 +197,7 @@ def pager(page: int, pages: int) -> None:
 
 
 def selection_zip(filters: GalleryFilter, total_label: str) -> None:
-    if filters.status not in ("done", None):
+    if filters.status not in (JobStatus.DONE, None):
         return  # failed, queued and cancelled jobs have no images to zip
     ids, total = poster_ids_matching(studio.db, filters, limit=MAX_ZIP_POSTERS)
     if total > MAX_ZIP_POSTERS:
@@ -441,7 +441,7 @@ def rerun_section(detail) -> None:
         logger.exception("could not queue a rerun")
         st.error("The rerun could not be queued (database error). Nothing was stored; see the server log and try again.")
         return
-    studio.runner.wake()
+    studio.queue.notify(result.job_ids)
     for warning in result.warnings:
         st.warning(warning)
     st.session_state.rerun_flash = (
@@ -452,7 +452,7 @@ def rerun_section(detail) -> None:
 
 
 def _node_label(node: LineageNode) -> str:
-    state = "" if node.status == "done" else f" · {node.status}"
+    state = "" if node.status == JobStatus.DONE else f" · {node.status}"
     return f"#{node.poster_id if node.poster_id else '—'} · seed {node.seed}{state}"
 
 
@@ -485,7 +485,7 @@ def lineage_section(detail) -> None:
         for index, node in enumerate(tree.children):
             with cols[index % len(cols)]:
                 _node(node, f"lineage_down_{node.job_id}")
-    if any(n.status in ("queued", "running") for n in tree.children):
+    if any(n.status in ACTIVE_STATUSES for n in tree.children):
         st.caption("Reruns are in progress; this section refreshes on its own.")
     elif st.session_state.get("lineage_polling"):
         # Everything landed: one full rerun stops the polling.
@@ -540,7 +540,7 @@ def show_detail(poster_id: int) -> None:
 
     rerun_section(detail)
     tree = lineage(studio.db, detail.job_id)
-    active = tree is not None and any(n.status in ("queued", "running") for n in tree.children)
+    active = tree is not None and any(n.status in ACTIVE_STATUSES for n in tree.children)
     st.session_state.lineage_polling = active
     # Poll only while a rerun is queued or running; the fragment reruns alone, not the page.
     st.fragment(run_every=1.5 if active else None)(lineage_section)(detail)

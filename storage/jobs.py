@@ -15,17 +15,8 @@ from sqlalchemy import select, update
 
 from storage.db import Database
 from storage.files import StoredImage
-from storage.models import (
-    CANCELLED,
-    DONE,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    Job,
-    Poster,
-    Prompt,
-    utcnow,
-)
+from core.states import ACTIVE_STATUSES, JobStatus
+from storage.models import Job, Poster, Prompt, utcnow
 
 
 @dataclass(frozen=True)
@@ -82,7 +73,7 @@ class ClaimedJob:
 @dataclass(frozen=True)
 class JobState:
     id: int
-    status: str
+    status: JobStatus
     progress_step: int
     progress_total: int
     seed: int
@@ -136,7 +127,7 @@ def enqueue(db: Database, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> tupl
                 best_of_max=spec.best_of_max,
                 variant_group=group,
                 variant_index=index,
-                status=QUEUED,
+                status=JobStatus.QUEUED,
                 progress_total=spec.steps,
                 timings={},
             )
@@ -152,15 +143,15 @@ def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
     while True:
         with db.session() as session:
             job = session.scalars(
-                select(Job).where(Job.status == QUEUED).order_by(Job.created_at, Job.id).limit(1)
+                select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id).limit(1)
             ).first()
             if job is None:
                 return None
             now = utcnow()
             claimed = session.execute(
                 update(Job)
-                .where(Job.id == job.id, Job.status == QUEUED)
-                .values(status=RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now, progress_step=0)
+                .where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+                .values(status=JobStatus.RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now, progress_step=0)
             ).rowcount
             if claimed != 1:
                 continue  # someone else took it between our read and write; try the next one
@@ -194,20 +185,20 @@ def is_cancel_requested(db: Database, job_id: int) -> bool:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
-def request_cancel(db: Database, job_id: int) -> str:
+def request_cancel(db: Database, job_id: int) -> JobStatus:
     """Ask for a job to stop. A queued job is cancelled at once; a running one stops at its
     next step. Returns the job's status after the request."""
     with db.session() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise ValueError(f"Job {job_id} does not exist.")
-        if job.status == QUEUED:
-            job.status = CANCELLED
+        if job.status == JobStatus.QUEUED:
+            job.status = JobStatus.CANCELLED
             job.cancel_requested = True
             job.finished_at = utcnow()
-        elif job.status == RUNNING:
+        elif job.status == JobStatus.RUNNING:
             job.cancel_requested = True
-        return job.status
+        return JobStatus(job.status)
 
 
 def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> int:
@@ -223,7 +214,7 @@ def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> i
             height=stored.height,
         )
         session.add(poster)
-        job.status = DONE
+        job.status = JobStatus.DONE
         job.progress_step = job.progress_total
         job.timings = timings
         job.finished_at = utcnow()
@@ -234,7 +225,7 @@ def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> i
 def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> None:
     with db.session() as session:
         job = session.get(Job, job_id)
-        job.status = FAILED
+        job.status = JobStatus.FAILED
         job.error = error
         job.timings = timings or {}
         job.finished_at = utcnow()
@@ -243,7 +234,7 @@ def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> 
 def mark_cancelled(db: Database, job_id: int, timings: dict | None = None) -> None:
     with db.session() as session:
         job = session.get(Job, job_id)
-        job.status = CANCELLED
+        job.status = JobStatus.CANCELLED
         job.timings = timings or {}
         job.finished_at = utcnow()
 
@@ -261,14 +252,14 @@ def recover_interrupted(
     cutoff = datetime.now(timezone.utc) - stale_after
     recovered = 0
     with db.session() as session:
-        running = session.scalars(select(Job).where(Job.status == RUNNING)).all()
+        running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING)).all()
         for job in running:
             heartbeat = job.heartbeat_at
             if heartbeat is not None and heartbeat.tzinfo is None:
                 heartbeat = heartbeat.replace(tzinfo=timezone.utc)  # SQLite drops the zone
             stale = heartbeat is None or heartbeat < cutoff
             if stale or not is_worker_alive(job.worker_id or ""):
-                job.status = FAILED
+                job.status = JobStatus.FAILED
                 job.error = "interrupted by restart"
                 job.finished_at = utcnow()
                 recovered += 1
@@ -285,7 +276,7 @@ def job_states(db: Database, job_ids: list[int]) -> list[JobState]:
         states = {
             job.id: JobState(
                 id=job.id,
-                status=job.status,
+                status=JobStatus(job.status),
                 progress_step=job.progress_step,
                 progress_total=job.progress_total,
                 seed=job.seed,
@@ -305,6 +296,6 @@ def active_job_ids(db: Database) -> list[int]:
     with db.reader() as session:
         return list(
             session.scalars(
-                select(Job.id).where(Job.status.in_((QUEUED, RUNNING))).order_by(Job.created_at, Job.id)
+                select(Job.id).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.created_at, Job.id)
             ).all()
         )

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.states import JobStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -18,16 +20,6 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     pass
-
-
-# Job states. A job is written `queued` before anything runs; the worker moves it on.
-QUEUED = "queued"
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"
-CANCELLED = "cancelled"
-JOB_STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
-FINISHED_STATUSES = (DONE, FAILED, CANCELLED)
 
 
 class Draft(Base):
@@ -131,7 +123,7 @@ class Job(Base):
     demo_models: Mapped[bool] = mapped_column(Boolean, default=False)
     strategy: Mapped[str] = mapped_column(String(64), default="resident")
 
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)  # a JobStatus value
     progress_step: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.prompt.presets import get_preset
 from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, ProductFields, PromptInputs, build_prompt
-from storage.models import DONE, Job, Poster, Prompt, Review
+from core.states import JobStatus
+from storage.models import Job, Poster, Prompt, Review
 
 DEMO_MODEL = "demo/qwen-image-demo@test"
 HOME = str(Path(__file__).resolve().parents[1] / "Home.py")
@@ -106,7 +107,7 @@ def add_poster(
         session.flush()
         job = Job(
             prompt_id=prompt.id, preset_key=preset, draft_size=True, width=size[0], height=size[1], steps=steps,
-            true_cfg_scale=cfg, seed=seed, model_id=DEMO_MODEL, demo_models=True, status=DONE,
+            true_cfg_scale=cfg, seed=seed, model_id=DEMO_MODEL, demo_models=True, status=JobStatus.DONE,
             progress_step=steps, progress_total=steps, timings={"total_s": 1.5},
             variant_group=group or uuid.uuid4().hex[:12], variant_index=variant_index, parent_job_id=parent_job_id,
         )

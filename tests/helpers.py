@@ -6,7 +6,7 @@ import hashlib
 import time
 
 from storage import jobs as job_rows
-from storage.models import FINISHED_STATUSES
+from core.states import FINISHED_STATUSES
 
 
 def wait_for_jobs(db, job_ids, timeout: float = 120.0):
