@@ -11,6 +11,7 @@
 | STUDIO_KEEP_VL_WARM   | 0                                | keep the brief model loaded between briefs           |
 | STUDIO_TEXT_CHECK     | 1                                | OCR-check every new poster's exact strings           |
 | STUDIO_DEMO_MODELS_DIR| <data dir>/demo_models           | where the demo checkpoints are built                 |
+| STUDIO_WORKER         | embedded                         | embedded: the app runs jobs; external: `python -m core.queue.worker` does |
 
 Speed and memory, read into `performance`:
 
@@ -42,6 +43,9 @@ FAST_MODES = ("off", "fp8", "lightning")
 # How the brief model is loaded (core/brief/runtime.py): 4-bit NF4, or bf16 with a compiled
 # static-cache decode step.
 BRIEF_MODES = ("nf4", "fast")
+# Where posters are drawn: a worker thread inside the app, or a separate process
+# (core/queue/worker.py) claiming from the same database.
+WORKER_MODES = ("embedded", "external")
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Settings:
     text_check: bool
     demo_models_dir: Path
     performance: PerformanceSettings = field(default_factory=PerformanceSettings)
+    worker: str = "embedded"  # one of WORKER_MODES
 
     @property
     def images_dir(self) -> Path:
@@ -139,6 +144,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'studio.db'}"
 
+    worker = (env.get("STUDIO_WORKER") or "embedded").strip().lower()
+    if worker not in WORKER_MODES:
+        raise ValueError(f"STUDIO_WORKER must be embedded or external, not {worker!r}")
+
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -150,4 +159,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         text_check=_flag(env.get("STUDIO_TEXT_CHECK"), default=True),
         demo_models_dir=Path(env.get("STUDIO_DEMO_MODELS_DIR") or data_dir / "demo_models").expanduser().resolve(),
         performance=load_performance_settings(env),
+        worker=worker,
     )

@@ -10,12 +10,12 @@ from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, Compo
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
 from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
 from core.brief.sections import compact_brief
+from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage import jobs as job_rows
 from storage.briefs import get_brief, list_briefs
 from storage.gallery import get_poster
-from storage.models import FINISHED_STATUSES
 from storage.textchecks import set_job_ids
 from pages.ui.text_badges import render_text_check
 
@@ -207,7 +207,7 @@ with right:
             logger.exception("could not queue the jobs")
             st.error("The jobs could not be queued (database error). Nothing was stored; see the server log and try again.")
         else:
-            studio.runner.wake()
+            studio.queue.notify(submission.job_ids)
             st.session_state.compose_batch = submission.job_ids
             st.session_state.compose_group = submission.variant_group
             st.session_state.pop("compose_parent_job_id", None)
@@ -241,27 +241,27 @@ def render_jobs() -> None:
     for index, state in enumerate(states):
         with columns[index % len(columns)]:
             title = f"Variant {state.variant_index + 1} · seed {state.seed}"
-            if state.status == "queued":
+            if state.status == JobStatus.QUEUED:
                 st.markdown(f"**{title}** — queued")
                 st.progress(0.0, text="waiting for the worker")
-            elif state.status == "running":
+            elif state.status == JobStatus.RUNNING:
                 st.markdown(f"**{title}** — running")
                 total = max(state.progress_total, 1)
                 if state.progress_step == 0 and studio.runner.model_state == "loading":
                     st.progress(0.0, text="loading Qwen-Image (first job after a start)…")
                 else:
                     st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
-            elif state.status == "done":
+            elif state.status == JobStatus.DONE:
                 poster = posters[state.id]
                 st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
                 render_text_check(poster.text_check, checking=studio.settings.text_check)
                 st.page_link("pages/gallery.py", label="Open in gallery", query_params={"poster": str(state.poster_id)})
-            elif state.status == "cancelled":
+            elif state.status == JobStatus.CANCELLED:
                 st.markdown(f"**{title}** — cancelled")
             else:
                 st.markdown(f"**{title}** — failed")
                 st.error(state.error or "unknown error")
-            if state.status in ("queued", "running"):
+            if state.status in ACTIVE_STATUSES:
                 label = "Cancelling…" if state.cancel_requested else "Cancel"
                 if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):
                     job_rows.request_cancel(studio.db, state.id)

@@ -1,13 +1,15 @@
-"""Text-check results on poster rows, and the best-of-N follow-up jobs they trigger."""
+"""Text-check results on poster rows, and the best-of-N follow-up jobs written with them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.models import QUEUED, Job, Poster, Prompt, utcnow
+from core.states import JobStatus
+from storage.models import Job, Poster, Prompt, utcnow
 
 # How many earlier checks a poster row remembers when a new one replaces its result.
 HISTORY_LIMIT = 10
@@ -37,9 +39,33 @@ def unchecked_poster_ids(db: Database) -> list[int]:
         return list(session.scalars(select(Poster.id).where(Poster.text_check.is_(None)).order_by(Poster.id)).all())
 
 
-def record_text_check(db: Database, poster_id: int, result: dict, score: float | None) -> None:
+@dataclass(frozen=True)
+class BestOfSet:
+    """A best-of-N set as it stands once a new poster's check is recorded (the decision on
+    it is the text-check service's: core/services/textcheck.py)."""
+
+    best_of_max: int
+    size: int  # jobs in the set, whatever their status
+    still_queued: bool
+    any_perfect: bool  # a poster of the set has all its text right, the new one included
+    last_seed: int
+    last_variant_index: int
+
+
+# Given the set, the seed of the follow-up job to queue, or None when the set is finished.
+FollowUpPolicy = Callable[[BestOfSet], "int | None"]
+
+
+def record_text_check(
+    db: Database, poster_id: int, result: dict, score: float | None, follow_up: FollowUpPolicy | None = None
+) -> int | None:
     """Store a check on the poster. A new check replaces the old result; the replaced one is
-    summarised in the new result's `history`, so the replacement is on record."""
+    summarised in the new result's `history`, so the replacement is on record.
+
+    Given `follow_up` and a poster of a best-of-N set, the policy sees the set with this check
+    counted and may ask for the next seed: that job is inserted in the same transaction, so
+    no reader ever sees a checked set that looks finished before its follow-up exists.
+    Returns the follow-up job's id, or None."""
     with db.session() as session:
         poster = session.get(Poster, poster_id)
         if poster is None:
@@ -60,49 +86,61 @@ def record_text_check(db: Database, poster_id: int, result: dict, score: float |
             )
         poster.text_check = {**result, "checked_at": utcnow().isoformat(), "history": history[:HISTORY_LIMIT]}
         poster.text_score = score
-
-
-def enqueue_best_of_follow_up(db: Database, job_id: int) -> int | None:
-    """After a poster of a best-of-N set was checked: queue the next seed unless a poster
-    of the set already has all its text right or the set reached its maximum. Returns the
-    new job's id, or None when the set is finished."""
-    with db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None or not job.best_of_max:
+        if follow_up is None:
             return None
-        in_set = session.scalars(select(Job).where(Job.variant_group == job.variant_group)).all()
+        job = session.get(Job, poster.job_id)
+        if not job.best_of_max:
+            return None
+        session.flush()  # the new score counts in the set below
+        # Locking the set's rows (PostgreSQL) keeps two workers checking posters of one set
+        # from both queuing a follow-up.
+        in_set = session.scalars(select(Job).where(Job.variant_group == job.variant_group).with_for_update()).all()
         perfect = session.scalar(
             select(func.count(Poster.id))
             .join(Job, Poster.job_id == Job.id)
             .where(Job.variant_group == job.variant_group, Poster.text_score >= 1.0)
         )
-        still_queued = any(other.status == QUEUED for other in in_set)
-        if perfect or still_queued or len(in_set) >= job.best_of_max:
-            return None
         last = max(in_set, key=lambda other: other.variant_index)
-        follow_up = Job(
-            prompt_id=job.prompt_id,
-            preset_key=job.preset_key,
-            draft_size=job.draft_size,
-            width=job.width,
-            height=job.height,
-            steps=job.steps,
-            true_cfg_scale=job.true_cfg_scale,
-            seed=(last.seed + 1) % (2**31),
-            model_id=job.model_id,
-            demo_models=job.demo_models,
-            strategy=job.strategy,
-            parent_job_id=job.parent_job_id,
-            best_of_max=job.best_of_max,
-            variant_group=job.variant_group,
-            variant_index=last.variant_index + 1,
-            status=QUEUED,
-            progress_total=job.steps,
-            timings={},
+        seed = follow_up(
+            BestOfSet(
+                best_of_max=job.best_of_max,
+                size=len(in_set),
+                still_queued=any(other.status == JobStatus.QUEUED for other in in_set),
+                any_perfect=bool(perfect),
+                last_seed=last.seed,
+                last_variant_index=last.variant_index,
+            )
         )
-        session.add(follow_up)
+        if seed is None:
+            return None
+        row = follow_up_job(job, seed, last.variant_index + 1)
+        session.add(row)
         session.flush()
-        return follow_up.id
+        return row.id
+
+
+def follow_up_job(job: Job, seed: int, variant_index: int) -> Job:
+    """The next job of a best-of-N set: the same recipe as `job`, with the next seed."""
+    return Job(
+        prompt_id=job.prompt_id,
+        preset_key=job.preset_key,
+        draft_size=job.draft_size,
+        width=job.width,
+        height=job.height,
+        steps=job.steps,
+        true_cfg_scale=job.true_cfg_scale,
+        seed=seed,
+        model_id=job.model_id,
+        demo_models=job.demo_models,
+        strategy=job.strategy,
+        parent_job_id=job.parent_job_id,
+        best_of_max=job.best_of_max,
+        variant_group=job.variant_group,
+        variant_index=variant_index,
+        status=JobStatus.QUEUED,
+        progress_total=job.steps,
+        timings={},
+    )
 
 
 def set_job_ids(db: Database, variant_group: str) -> list[int]:

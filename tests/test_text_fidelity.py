@@ -1,18 +1,19 @@
 """The OCR text check wired into the job worker, on demo models."""
 
+import time
+
 import pytest
 from sqlalchemy import select
 
 from core.services.compose import ComposeError, ComposeRequest, prepare, submit
 from core.services.textcheck import backfill, recheck_poster
 from core.prompt.builder import ProductFields
+from storage import jobs as job_rows
 from storage.gallery import get_poster
 from storage.models import Job, Poster
 from storage.textchecks import set_job_ids
 from tests.helpers import wait_for_jobs
 from tests.text_doubles import RenderedPosterStandIn
-
-import time
 
 
 def queue(studio, best_of_max=None, variants=1, seed=1):
@@ -24,20 +25,22 @@ def queue(studio, best_of_max=None, variants=1, seed=1):
     return submission
 
 
-def wait_for_checks(studio, group, timeout=120):
-    """Wait until the set stops growing and every poster in it has a stored check."""
+def wait_for_checks(studio, group, timeout=240):
+    """Wait until every job of the set has finished and every poster has its check. A
+    best-of-N follow-up is written in the check's own transaction, so a set seen in this
+    state cannot grow any more."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ids = set_job_ids(studio.db, group)
-        states = wait_for_jobs(studio.db, ids, timeout=deadline - time.monotonic())
-        with studio.db.session() as s:
-            posters = s.scalars(select(Poster).join(Job).where(Job.variant_group == group)).all()
-        if all(p.text_check is not None for p in posters) and len(posters) == len(ids):
-            time.sleep(0.5)  # a follow-up seed is queued right after the last check
-            if set_job_ids(studio.db, group) == ids:
+        states = job_rows.job_states(studio.db, ids)
+        with studio.db.reader() as s:
+            checks = s.scalars(select(Poster.text_check).join(Job).where(Job.variant_group == group)).all()
+        posters = [state for state in states if state.poster_id is not None]
+        if all(state.status.finished for state in states) and len(checks) == len(posters):
+            if all(check is not None for check in checks):
                 return states
         time.sleep(0.2)
-    raise AssertionError("text checks did not finish")
+    raise AssertionError(f"the set's jobs and checks did not finish in {timeout} s: {job_rows.job_states(studio.db, ids)}")
 
 
 def test_noise_poster_gets_a_stored_check_with_every_string_missing(studio):

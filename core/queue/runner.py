@@ -2,9 +2,11 @@
 
 A diffusers pipeline is not thread-safe, and two browser sessions drawing at once would
 also fight over GPU memory. So pages only write queued jobs and poll their rows; this one
-thread claims them from the database, one at a time, and writes progress back every step.
-Because the database is the queue, a page rerun or a second tab neither loses nor repeats
-work, and jobs queued by another process are picked up too.
+thread claims them from the job queue (core/queue/base.py), one at a time, and writes
+progress back every step. Because the jobs table is the record of truth, a page rerun or a
+second tab neither loses nor repeats work, and jobs queued by another process are picked up
+too. The thread runs inside the app (STUDIO_WORKER=embedded) or alone in its own process
+(core/queue/worker.py).
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from core.render.engine import (
     generate,
     setup_of,
 )
-from storage import jobs as job_rows
-from storage.db import Database
+from core.queue.base import ClaimedJob, JobQueue
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)
@@ -58,25 +59,35 @@ def is_worker_alive(worker_id: str) -> bool:
 
 # Called with the poster id, the image and the claimed job after a poster is saved (the
 # text check hangs here). Its failure is logged and never fails the poster.
-PosterHook = Callable[[int, Image.Image, job_rows.ClaimedJob], None]
+PosterHook = Callable[[int, Image.Image, ClaimedJob], None]
 # Replaces the generated image before it is checked and saved. Only tests use it, with a
 # rendered stand-in image; it is never set by the app.
-ImageHook = Callable[[Image.Image, job_rows.ClaimedJob], Image.Image]
+ImageHook = Callable[[Image.Image, ClaimedJob], Image.Image]
+
+# A model load that fails may only have been unlucky (a file system or hub hiccup, a
+# half-finished import elsewhere), so it is tried again after these pauses (three tries in
+# all) before the job is failed.
+LOAD_BACKOFF_S = (2.0, 8.0)
 
 
 class JobRunner:
     def __init__(
         self,
-        db: Database,
+        queue: JobQueue,
         store: ImageStore,
         load_pipeline: Callable[[], object],
         poll_seconds: float = 1.0,
         after_poster: PosterHook | None = None,
         image_hook: ImageHook | None = None,
         warm_up: Callable[[object], None] | None = None,
+        load_advice: str = "See the server log.",
+        load_backoff_s: tuple[float, ...] = LOAD_BACKOFF_S,
     ):
-        self.db = db
+        self.queue = queue
         self.store = store
+        # What a failed load tells the user to do; it depends on the mode (services/studio.py).
+        self.load_advice = load_advice
+        self.load_backoff_s = load_backoff_s
         self._load_pipeline = load_pipeline
         self.poll_seconds = poll_seconds
         self.after_poster = after_poster
@@ -89,7 +100,7 @@ class JobRunner:
 
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pipeline = None
-        self.model_state = "not loaded"  # shown in the sidebar
+        self.model_state = "not loaded"  # shown in the sidebar: a few words, never a traceback
         self.load_seconds: float | None = None
         self.current_job_id: int | None = None
 
@@ -102,7 +113,7 @@ class JobRunner:
     def start(self) -> "JobRunner":
         with _LIVE_LOCK:
             _LIVE_WORKERS.add(self.worker_id)
-        recovered = job_rows.recover_interrupted(self.db, is_worker_alive)
+        recovered = self.queue.recover_interrupted(is_worker_alive)
         if recovered:
             logger.warning("marked %d job(s) left running by a dead worker as failed", recovered)
         self._thread = threading.Thread(target=self._loop, name="poster-worker", daemon=True)
@@ -150,22 +161,34 @@ class JobRunner:
 
     # -- one job ---------------------------------------------------------------------------
 
-    def ensure_pipeline(self):
-        if self.pipeline is None:
-            self.model_state = "loading"
-            start = time.perf_counter()
+    def ensure_pipeline(self, heartbeat: Callable[[], None] | None = None):
+        """Load the pipeline once, trying again after each pause of `load_backoff_s`;
+        `heartbeat` keeps the claimed job visibly alive between tries."""
+        if self.pipeline is not None:
+            return self.pipeline
+        start = time.perf_counter()
+        pauses = self.load_backoff_s
+        tries = len(pauses) + 1
+        for attempt in range(1, tries + 1):
+            self.model_state = "loading" if attempt == 1 else f"loading (try {attempt} of {tries})"
             try:
                 self.pipeline = self._load_pipeline()
+                break
             except Exception as error:
-                self.model_state = f"failed to load: {error}"
-                raise
-            self.load_seconds = time.perf_counter() - start
-            self.model_state = "loaded"
+                logger.exception("pipeline load failed (try %d of %d)", attempt, tries)
+                self.model_state = f"failed to load ({type(error).__name__}); see the server log"
+                if attempt == tries or self._stop.is_set():
+                    raise
+                if heartbeat is not None:
+                    heartbeat()
+                self._stop.wait(pauses[attempt - 1])
+        self.load_seconds = time.perf_counter() - start
+        self.model_state = "loaded"
         return self.pipeline
 
     def run_next(self) -> bool:
         """Claim and run one queued job. Returns False when the queue was empty."""
-        claimed = job_rows.claim_next(self.db, self.worker_id)
+        claimed = self.queue.claim_next(self.worker_id)
         if claimed is None:
             return False
         self.current_job_id = claimed.id
@@ -175,18 +198,15 @@ class JobRunner:
             self.current_job_id = None
         return True
 
-    def _run(self, claimed: job_rows.ClaimedJob) -> None:
+    def _run(self, claimed: ClaimedJob) -> None:
         started = time.perf_counter()
         try:
-            pipe = self.ensure_pipeline()
+            pipe = self.ensure_pipeline(heartbeat=lambda: self.queue.record_progress(claimed.id, 0, claimed.steps))
         except Exception as error:
-            logger.exception("pipeline load failed")
-            job_rows.fail(
-                self.db,
+            self.queue.fail(
                 claimed.id,
-                f"Could not load the image model {claimed.model_id!r}: {error}. "
-                "Check STUDIO_IMAGE_MODEL (a hub id with network access, or a local folder), "
-                "or set STUDIO_DEMO=1 to try the studio on demo models.",
+                f"Could not load the image model {claimed.model_id!r} ({type(error).__name__}: {error}). "
+                f"{self.load_advice}",
             )
             return
 
@@ -194,7 +214,7 @@ class JobRunner:
 
         def on_step(step: int, total: int) -> None:
             nonlocal cancel_requested
-            cancel_requested = job_rows.record_progress(self.db, claimed.id, step, total)
+            cancel_requested = self.queue.record_progress(claimed.id, step, total)
 
         request = GenerationRequest(
             prompt=claimed.prompt,
@@ -208,7 +228,7 @@ class JobRunner:
         )
         timings: dict = {}
         try:
-            if job_rows.is_cancel_requested(self.db, claimed.id):
+            if self.queue.is_cancel_requested(claimed.id):
                 raise GenerationCancelled()
             result = generate(pipe, request, on_step=on_step, should_cancel=lambda: cancel_requested)
             image = result.image
@@ -223,17 +243,16 @@ class JobRunner:
             }
             stored = self.store.put_png(image)
             timings["total_s"] = round(time.perf_counter() - started, 3)
-            poster_id = job_rows.complete(self.db, claimed.id, stored, timings)
+            poster_id = self.queue.complete(claimed.id, stored, timings)
         except GenerationCancelled:
-            job_rows.mark_cancelled(self.db, claimed.id, {"total_s": round(time.perf_counter() - started, 3)})
+            self.queue.mark_cancelled(claimed.id, {"total_s": round(time.perf_counter() - started, 3)})
             return
         except (BadOutputError, GpuOutOfMemoryError) as error:
-            job_rows.fail(self.db, claimed.id, str(error), {"total_s": round(time.perf_counter() - started, 3)})
+            self.queue.fail(claimed.id, str(error), {"total_s": round(time.perf_counter() - started, 3)})
             return
         except Exception as error:
             logger.error("job %s failed:\n%s", claimed.id, traceback.format_exc())
-            job_rows.fail(
-                self.db,
+            self.queue.fail(
                 claimed.id,
                 f"Generation failed ({type(error).__name__}: {error}). The details are in the server log.",
                 {"total_s": round(time.perf_counter() - started, 3)},

@@ -1,8 +1,10 @@
 """The studio's long-lived parts, wired together once per process.
 
 The UI keeps one `Studio` in `st.cache_resource`; tests and scripts build their own. It holds
-the database, the image store, the job runner (which owns the warm pipeline) and the
-resolved model locations: the real hub ids, local folders, or the demo checkpoints.
+the database, the image store, the job queue, the job runner (which owns the warm pipeline)
+and the resolved model locations: the real hub ids, local folders, or the demo checkpoints.
+With STUDIO_WORKER=external the app's runner is never started: the worker process
+(core/queue/worker.py) builds its own Studio and runs it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from core.brief.runtime import (
     wants_brief_warm_up,
 )
 from core.render.engine import load_pipeline, load_tokenizer, warm_up
-from core.services.textcheck import make_after_poster_hook
 from core.queue.runner import JobRunner
+from core.queue.sql import SqlJobQueue
+from core.services.textcheck import make_after_poster_hook
 from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
@@ -39,6 +42,42 @@ from storage.db import Database, open_database
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)
+
+# transformers and diffusers resolve their classes lazily on first use. Two threads doing
+# that at once (the worker loading the pipeline while a page loads the tokenizer or a
+# brief) have failed with "cannot import name 'Qwen2_5_VLForConditionalGeneration' from
+# 'transformers'". So the names every load needs are resolved here, once, under a lock,
+# before any load.
+_IMPORT_LOCK = threading.Lock()
+_imported = False
+
+
+def import_model_libraries() -> None:
+    global _imported
+    with _IMPORT_LOCK:
+        if _imported:
+            return
+        import diffusers
+        import transformers
+
+        for name in ("QwenImagePipeline", "QwenImageTransformer2DModel", "AutoencoderKLQwenImage"):
+            getattr(diffusers, name)
+        for name in ("AutoTokenizer", "AutoProcessor", "Qwen2_5_VLForConditionalGeneration"):
+            getattr(transformers, name)
+        _imported = True
+
+
+def load_failure_advice(settings: Settings) -> str:
+    """What a job that could not load the image model tells the user to do."""
+    if settings.demo_mode:
+        return (
+            "The demo models are built under STUDIO_DEMO_MODELS_DIR; delete that folder to have them rebuilt, "
+            "and see the server log for the cause."
+        )
+    return (
+        "Check STUDIO_IMAGE_MODEL (a hub id with network access, or a local folder), "
+        "or set STUDIO_DEMO=1 to try the studio on demo models."
+    )
 
 
 @dataclass(frozen=True)
@@ -72,14 +111,17 @@ def resolve_models(settings: Settings) -> ModelLocations:
 
 
 class Studio:
-    def __init__(self, settings: Settings, start_worker: bool = True, **runner_options):
+    def __init__(self, settings: Settings, start_worker: bool | None = None, **runner_options):
+        """`start_worker` defaults to the setting: the app's worker thread runs unless
+        STUDIO_WORKER=external."""
         self.settings = settings
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
         self.store = ImageStore(settings.images_dir)
+        self.queue = SqlJobQueue(self.db)
         if settings.text_check and "after_poster" not in runner_options:
             # The OCR check runs in the worker right after each poster is saved.
-            runner_options["after_poster"] = make_after_poster_hook(self.db, wake_worker=lambda: self.runner.wake())
+            runner_options["after_poster"] = make_after_poster_hook(self.db, self.queue)
         self.performance = settings.performance
         # Placement, compile and fast mode are decided once, before the load, from the GPU
         # memory free now (core/render/memory.py); the settings page shows the plan and its reasons.
@@ -90,17 +132,11 @@ class Studio:
             memory=gpu_memory() if settings.device == "cuda" else None,
             host_free=host_free_bytes(),
         )
+        runner_options.setdefault("load_advice", load_failure_advice(settings))
+        runner_options.setdefault("load_pipeline", self._load_pipeline)
         self.runner = JobRunner(
-            self.db,
+            self.queue,
             self.store,
-            load_pipeline=lambda: load_pipeline(
-                self.models.image_model,
-                settings.device,
-                strategy=self.plan.strategy,
-                compile=self.plan.compile,
-                fast_mode=self.plan.fast_mode,
-                lora_path=self.plan.lightning_lora,
-            ),
             # Compile's first-call cost is paid at start, in the worker, not by the first poster;
             # the fast brief's compile follows, beside the worker.
             warm_up=self._warm_up if self.plan.compile or self._wants_brief_warm_up() else None,
@@ -113,8 +149,24 @@ class Studio:
         self.brief_lock = threading.Lock()
         self.vl_holder = VLHolder() if settings.keep_vl_warm else None
         self.brief_warm_up: str | None = None  # what the Settings page says about it
+        if start_worker is None:
+            start_worker = settings.worker == "embedded"
         if start_worker:
+            self.queue.on_notify(self.runner.wake)
             self.runner.start()
+        elif settings.worker == "external":
+            self.runner.model_state = "in the worker process"
+
+    def _load_pipeline(self):
+        import_model_libraries()
+        return load_pipeline(
+            self.models.image_model,
+            self.settings.device,
+            strategy=self.plan.strategy,
+            compile=self.plan.compile,
+            fast_mode=self.plan.fast_mode,
+            lora_path=self.plan.lightning_lora,
+        )
 
     @property
     def tokenizer(self):
@@ -122,6 +174,7 @@ class Studio:
         without waiting for the whole pipeline to load."""
         with self._tokenizer_lock:
             if self._tokenizer is None:
+                import_model_libraries()
                 self._tokenizer = load_tokenizer(self.models.image_model)
             return self._tokenizer
 
@@ -156,6 +209,7 @@ class Studio:
             self.brief_warm_up = "compiling"
             start = time.perf_counter()
             try:
+                import_model_libraries()
                 run_brief(
                     self.models.vl_model,
                     self.models.vl_model_id,
@@ -189,6 +243,7 @@ class Studio:
             max_new_tokens = DEMO_MAX_NEW_TOKENS if self.models.demo else DEFAULT_MAX_NEW_TOKENS
         if self.brief_warm_up == "compiling" and on_stage is not None:
             on_stage(STAGE_WAITING_FOR_COMPILE)  # the lock below is held by the warm-up
+        import_model_libraries()
         with self.brief_lock:
             mode, _reason = self.brief_mode()
             result = run_brief(

@@ -1,4 +1,4 @@
-"""Text fidelity of finished posters: run the OCR check, store it, drive best-of-N.
+"""Text fidelity of finished posters: run the OCR check, store it, decide best-of-N.
 
 The OCR itself lives in core/text/check.py; this module connects it to stored posters. It
 runs in the job worker right after a poster is saved, and again on demand (a re-check
@@ -13,10 +13,12 @@ import logging
 
 from PIL import Image
 
+from core.queue.base import JobQueue
 from core.text.check import ExpectedString, TextCheckResult, check_text
 from storage import textchecks
 from storage.db import Database
 from storage.files import ImageStore
+from storage.textchecks import BestOfSet
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +27,28 @@ def expected_strings(exact_strings: list[dict]) -> list[ExpectedString]:
     return [ExpectedString(role=item["role"], text=item["text"]) for item in exact_strings]
 
 
-def check_and_record(db: Database, poster_id: int, image: Image.Image, exact_strings: list[dict]) -> TextCheckResult:
+def next_best_of_seed(best_of: BestOfSet) -> int | None:
+    """Best-of-N: draw the next seed until a poster of the set has all its text right or
+    the set reached its maximum. While a job of the set is still queued, that job's check
+    decides instead."""
+    if best_of.any_perfect or best_of.still_queued or best_of.size >= best_of.best_of_max:
+        return None
+    return (best_of.last_seed + 1) % (2**31)
+
+
+def check_and_record(
+    db: Database, poster_id: int, image: Image.Image, exact_strings: list[dict], follow_up: bool = False
+) -> tuple[TextCheckResult, int | None]:
+    """Check a poster and store the result. With `follow_up`, a best-of-N set's next job is
+    queued in the same transaction when the set is not finished. Returns the result and the
+    follow-up job's id (None when none was queued)."""
     result = check_text(image, expected_strings(exact_strings))
     # With nothing to check the score is meaningless for ranking; store None, keep the result.
     score = result.score if result.total else None
-    textchecks.record_text_check(db, poster_id, result.to_json(), score)
-    return result
+    follow_up_id = textchecks.record_text_check(
+        db, poster_id, result.to_json(), score, follow_up=next_best_of_seed if follow_up else None
+    )
+    return result, follow_up_id
 
 
 def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheckResult:
@@ -39,7 +57,8 @@ def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheck
     if target is None:
         raise ValueError(f"Poster {poster_id} does not exist.")
     with Image.open(store.absolute(target.path)) as image:
-        return check_and_record(db, poster_id, image.convert("RGB"), target.exact_strings)
+        result, _ = check_and_record(db, poster_id, image.convert("RGB"), target.exact_strings)
+        return result
 
 
 def backfill(db: Database, store: ImageStore, on_progress=None) -> int:
@@ -52,17 +71,15 @@ def backfill(db: Database, store: ImageStore, on_progress=None) -> int:
     return len(ids)
 
 
-def make_after_poster_hook(db: Database, wake_worker=None):
-    """The job runner's `after_poster` hook: check the new poster, then let a best-of-N
-    set queue its next seed when no poster of the set is fully correct yet."""
+def make_after_poster_hook(db: Database, queue: JobQueue):
+    """The job runner's `after_poster` hook: check the new poster, and let a best-of-N set
+    queue its next seed (in the same transaction) when no poster of it is fully correct yet."""
 
     def after_poster(poster_id, image, claimed) -> None:
-        check_and_record(db, poster_id, image, claimed.exact_strings)
-        follow_up = textchecks.enqueue_best_of_follow_up(db, claimed.id)
+        _, follow_up = check_and_record(db, poster_id, image, claimed.exact_strings, follow_up=True)
         if follow_up is not None:
             logger.info("best-of-N: job %s queued after job %s", follow_up, claimed.id)
-            if wake_worker is not None:
-                wake_worker()
+            queue.notify([follow_up])
 
     return after_poster
 

@@ -1,0 +1,68 @@
+"""The JobQueue seam: what pages, services and the worker may ask of a job queue.
+
+The jobs table is the record of truth whichever queue carries the work. Today's queue is the
+table itself (core/queue/sql.py): workers poll it and claim rows atomically. A broker-backed
+queue (say Celery) would keep the same rows and send only a job id per task: `notify` is
+where it would send them, and its worker would claim that id instead of the oldest row.
+
+The payload types are storage's row shapes (storage/jobs.py), passed through untouched, so
+the fields a job carries can change without changing this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from storage.files import StoredImage
+from storage.jobs import ClaimedJob, JobState, NewJob, NewPrompt
+
+__all__ = ["ClaimedJob", "Enqueued", "JobQueue", "JobState", "NewJob", "NewPrompt", "WorkerAlive"]
+
+# Whether the worker with this id (written on the job row when it claimed it) still runs.
+WorkerAlive = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    prompt_id: int
+    job_ids: list[int]
+    variant_group: str
+
+
+class JobQueue(Protocol):
+    # -- the app's side ----------------------------------------------------------------------
+    def enqueue(self, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> Enqueued:
+        """Write the prompt and its jobs as queued, in one transaction, and notify workers."""
+
+    def notify(self, job_ids: list[int]) -> None:
+        """Jobs were written as queued (by enqueue, a rerun or a best-of-N follow-up): tell
+        the workers. The SQL queue wakes this process's worker; a broker sends the ids."""
+
+    def request_cancel(self, job_id: int) -> str:
+        """A queued job is cancelled at once, a running one at its next step. Returns the
+        job's status after the request."""
+
+    def job_states(self, job_ids: list[int]) -> list[JobState]: ...
+
+    def active_job_ids(self) -> list[int]:
+        """Queued and running jobs, oldest first."""
+
+    # -- the worker's side -------------------------------------------------------------------
+    def claim_next(self, worker_id: str) -> ClaimedJob | None:
+        """Take one queued job for this worker (atomically: no job runs twice), or None."""
+
+    def record_progress(self, job_id: int, step: int, total: int) -> bool:
+        """Store progress and a heartbeat. Returns whether the user asked to cancel."""
+
+    def is_cancel_requested(self, job_id: int) -> bool: ...
+
+    def complete(self, job_id: int, stored: StoredImage, timings: dict) -> int:
+        """Mark the job done with its poster row, in one transaction. Returns the poster id."""
+
+    def fail(self, job_id: int, error: str, timings: dict | None = None) -> None: ...
+
+    def mark_cancelled(self, job_id: int, timings: dict | None = None) -> None: ...
+
+    def recover_interrupted(self, is_worker_alive: WorkerAlive) -> int:
+        """Fail jobs left running by a dead worker. Returns how many."""

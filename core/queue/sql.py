@@ -1,0 +1,62 @@
+"""The job queue as the jobs table itself: workers poll it and claim rows atomically
+(storage/jobs.py). Every method is a thin call into storage; the one thing this class adds
+is waking the worker of this process when jobs are queued here."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from core.queue.base import ClaimedJob, Enqueued, JobState, NewJob, NewPrompt, WorkerAlive
+from storage import jobs as job_rows
+from storage.db import Database
+from storage.files import StoredImage
+
+
+class SqlJobQueue:
+    def __init__(self, db: Database):
+        self.db = db
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_notify(self, listener: Callable[[], None]) -> None:
+        """A worker in this process registers its wake-up here. Workers in other processes
+        need none: they poll the table."""
+        self._listeners.append(listener)
+
+    def enqueue(self, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> Enqueued:
+        prompt_id, job_ids, group = job_rows.enqueue(self.db, new_prompt, new_jobs)
+        self.notify(job_ids)
+        return Enqueued(prompt_id, job_ids, group)
+
+    def notify(self, job_ids: list[int]) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def request_cancel(self, job_id: int) -> str:
+        return job_rows.request_cancel(self.db, job_id)
+
+    def job_states(self, job_ids: list[int]) -> list[JobState]:
+        return job_rows.job_states(self.db, job_ids)
+
+    def active_job_ids(self) -> list[int]:
+        return job_rows.active_job_ids(self.db)
+
+    def claim_next(self, worker_id: str) -> ClaimedJob | None:
+        return job_rows.claim_next(self.db, worker_id)
+
+    def record_progress(self, job_id: int, step: int, total: int) -> bool:
+        return job_rows.record_progress(self.db, job_id, step, total)
+
+    def is_cancel_requested(self, job_id: int) -> bool:
+        return job_rows.is_cancel_requested(self.db, job_id)
+
+    def complete(self, job_id: int, stored: StoredImage, timings: dict) -> int:
+        return job_rows.complete(self.db, job_id, stored, timings)
+
+    def fail(self, job_id: int, error: str, timings: dict | None = None) -> None:
+        job_rows.fail(self.db, job_id, error, timings)
+
+    def mark_cancelled(self, job_id: int, timings: dict | None = None) -> None:
+        job_rows.mark_cancelled(self.db, job_id, timings)
+
+    def recover_interrupted(self, is_worker_alive: WorkerAlive) -> int:
+        return job_rows.recover_interrupted(self.db, is_worker_alive)
