@@ -205,7 +205,7 @@ def test_model_that_cannot_load_fails_the_job_with_advice(studio_env, monkeypatc
     from core.services.studio import Studio
 
     settings = load_settings({**studio_env, "STUDIO_DEMO": "0", "STUDIO_IMAGE_MODEL": "Qwen/Qwen-Image-2512"})
-    studio = Studio(settings, start_worker=False)
+    studio = Studio(settings, start_worker=False, load_backoff_s=(0.01, 0.01))
     try:
         studio._tokenizer = _demo_tokenizer(studio_env)
         submission = enqueue(studio, seed=1)

@@ -344,7 +344,7 @@ def test_the_worker_loads_and_warms_up_a_compiled_pipeline_before_any_job(studio
         seen.append(setup_of(pipe).label)
         warm_up(pipe, sizes=((128, 128), (160, 96)), steps=1)
 
-    runner = JobRunner(studio.db, studio.store,
+    runner = JobRunner(studio.queue, studio.store,
                        load_pipeline=lambda: load_pipeline(studio.models.image_model, "cpu"), warm_up=small_warm_up)
     runner.start()
     try:
