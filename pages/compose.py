@@ -13,7 +13,6 @@ from core.brief.sections import compact_brief
 from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
-from storage import jobs as job_rows
 from storage.briefs import get_brief, list_briefs
 from storage.gallery import get_poster
 from storage.textchecks import set_job_ids
@@ -219,8 +218,8 @@ def render_jobs() -> None:
     # A best-of-N set grows while it runs, so the set is read from its rows, not remembered.
     batch = set_job_ids(studio.db, group) if group else list(st.session_state.get("compose_batch", []))
     # Jobs queued elsewhere (another tab, another user) are shown too, so nothing is hidden.
-    others = [job_id for job_id in job_rows.active_job_ids(studio.db) if job_id not in batch]
-    states = job_rows.job_states(studio.db, batch)
+    others = [job_id for job_id in studio.queue.active_job_ids() if job_id not in batch]
+    states = studio.queue.job_states(batch)
     if not states and not others:
         return
     st.subheader("Results")
@@ -264,7 +263,7 @@ def render_jobs() -> None:
             if state.status in ACTIVE_STATUSES:
                 label = "Cancelling…" if state.cancel_requested else "Cancel"
                 if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):
-                    job_rows.request_cancel(studio.db, state.id)
+                    studio.queue.request_cancel(state.id)
                     st.rerun(scope="fragment")
     checks_pending = studio.settings.text_check and any(p.text_check is None for p in posters.values())
     if states and finished and not checks_pending and st.session_state.get("compose_polling"):
@@ -278,13 +277,13 @@ def batch_checks_pending() -> bool:
     the next seed of a best-of-N set)."""
     if not studio.settings.text_check or not st.session_state.get("compose_group"):
         return False
-    states = job_rows.job_states(studio.db, set_job_ids(studio.db, st.session_state.compose_group))
+    states = studio.queue.job_states(set_job_ids(studio.db, st.session_state.compose_group))
     return any(get_poster(studio.db, s.poster_id).text_check is None for s in states if s.poster_id is not None)
 
 
 # Poll only while something is queued, running or being checked; the fragment reruns alone,
 # not the form.
-active = bool(job_rows.active_job_ids(studio.db)) or batch_checks_pending()
+active = bool(studio.queue.active_job_ids()) or batch_checks_pending()
 st.session_state.compose_polling = active
 with right:
     st.fragment(run_every=1.0 if active else None)(render_jobs)()
