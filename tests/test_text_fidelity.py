@@ -1,17 +1,20 @@
 """The OCR text check wired into the job worker, on demo models."""
 
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from core.services.compose import ComposeError, ComposeRequest, prepare, submit
-from core.services.textcheck import backfill, recheck_poster
+from core.services.textcheck import backfill, next_best_of_seed, recheck_poster
+from core.states import JobStatus
 from core.prompt.builder import ProductFields
 from storage import jobs as job_rows
+from storage import textchecks
 from storage.gallery import get_poster
 from storage.models import Job, Poster
-from storage.textchecks import set_job_ids
+from storage.textchecks import BestOfSet, set_job_ids
 from tests.helpers import wait_for_jobs
 from tests.text_doubles import RenderedPosterStandIn
 
@@ -94,3 +97,43 @@ def test_best_of_n_without_text_is_refused(studio):
     recipe = prepare(request, studio.tokenizer)
     with pytest.raises(ComposeError, match="needs text to check"):
         submit(studio.db, request, recipe, studio.models.image_model_id, True)
+
+
+def test_best_of_n_policy_stops_on_a_perfect_poster_a_queued_job_or_the_maximum():
+    unfinished = BestOfSet(best_of_max=3, size=2, still_queued=False, any_perfect=False, last_seed=2**31 - 1,
+                           last_variant_index=1)
+    assert next_best_of_seed(unfinished) == 0  # the seed wraps like every other seed
+    assert next_best_of_seed(replace(unfinished, any_perfect=True)) is None
+    assert next_best_of_seed(replace(unfinished, still_queued=True)) is None
+    assert next_best_of_seed(replace(unfinished, size=3)) is None
+
+
+def test_a_check_and_its_follow_up_job_are_written_in_one_transaction(studio_env):
+    from core.settings import load_settings
+    from storage.db import open_database
+    from storage.files import ImageStore
+    from tests.gallery_helpers import add_poster
+
+    settings = load_settings(studio_env)
+    db = open_database(settings.database_url)
+    try:
+        poster_id, job_id = add_poster(db, ImageStore(settings.images_dir), seed=7, group="set-a")
+        with db.session() as s:
+            s.get(Job, job_id).best_of_max = 3
+        result = {"score": 0.0, "strings": [], "engine": "test", "error": None}
+
+        def broken_policy(best_of):
+            raise RuntimeError("policy failed")
+
+        with pytest.raises(RuntimeError):
+            textchecks.record_text_check(db, poster_id, result, 0.0, follow_up=broken_policy)
+        # nothing half-written: neither the check nor a follow-up
+        assert get_poster(db, poster_id).text_check is None and set_job_ids(db, "set-a") == [job_id]
+
+        follow_up = textchecks.record_text_check(db, poster_id, result, 0.0, follow_up=next_best_of_seed)
+        assert get_poster(db, poster_id).text_check["score"] == 0.0
+        assert set_job_ids(db, "set-a") == [job_id, follow_up]
+        (state,) = job_rows.job_states(db, [follow_up])
+        assert state.status == JobStatus.QUEUED and state.seed == 8 and state.variant_index == 1
+    finally:
+        db.dispose()

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     studio = Studio(load_settings(), start_worker=False, poll_seconds=args.poll_seconds)
-    studio.runner.start()  # recovers interrupted jobs first
+    studio.start_worker()  # recovers interrupted jobs first
     logger.info("worker %s started on %s", studio.runner.worker_id, studio.settings.database_url)
     try:
         stop.wait()

@@ -149,13 +149,16 @@ class Studio:
         self.brief_lock = threading.Lock()
         self.vl_holder = VLHolder() if settings.keep_vl_warm else None
         self.brief_warm_up: str | None = None  # what the Settings page says about it
-        if start_worker is None:
-            start_worker = settings.worker == "embedded"
-        if start_worker:
-            self.queue.on_notify(self.runner.wake)
-            self.runner.start()
-        elif settings.worker == "external":
-            self.runner.model_state = "in the worker process"
+        if start_worker is None and settings.worker == "external":
+            self.runner.model_state = "in the worker process"  # what the app's sidebar says
+        elif start_worker is not False:
+            self.start_worker()
+
+    def start_worker(self) -> None:
+        """Recover jobs a dead worker left running, then start taking jobs; jobs queued
+        through this process's queue wake the worker at once."""
+        self.queue.on_notify(self.runner.wake)
+        self.runner.start()
 
     def _load_pipeline(self):
         import_model_libraries()
