@@ -53,7 +53,7 @@ class BestOfSet:
 
 
 # Given the set, the seed of the follow-up job to queue, or None when the set is finished.
-FollowUpPolicy = Callable[[BestOfSet], "int | None"]
+FollowUpPolicy = Callable[[BestOfSet], int | None]
 
 
 def record_text_check(

@@ -19,7 +19,6 @@ from core.prompt.builder import ProductFields
 from core.services.studio import Studio, load_failure_advice
 from core.settings import load_settings
 from core.states import JobStatus
-from storage import jobs as job_rows
 from storage.db import open_database
 from storage.models import Job, Poster
 
