@@ -3,6 +3,7 @@ Streamlit sessions poll the Compose page, with Streamlit's post-script GC on and
 
     .venv/bin/python bench/watch_bench.py                        # 2 jobs a case, 3 steps, draft size
     .venv/bin/python bench/watch_bench.py --jobs 3 --steps 5 --watchers 0 1 4 --gc off on
+    .venv/bin/python bench/watch_bench.py --worker external --gc on --watchers 0 4   # worker in its own process
 
 Issue 11 item 1: two tabs on Compose took a demo job from 3.5 s to 522 s. Every script or
 fragment rerun ended in `gc.collect(2)` (`runner.postScriptGC`, on by default) over a heap
@@ -15,6 +16,9 @@ cannot run a fragment alone), which is more work per poll than the page's 1 s fr
 the slowdown measured here is an upper bound. The watchers take turns in one thread, so the
 polls add up as they would from several browser tabs served by one Python process.
 
+With `--worker external` the app starts no worker (STUDIO_WORKER=external) and a
+`python -m core.queue.worker` subprocess on the same data directory draws the posters.
+
 The figure is the worker's own `step_mean_s` (the mean seconds of the denoising steps,
 recorded with every job); the pipeline is loaded and one job run before the clock starts.
 """
@@ -25,6 +29,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -61,7 +66,7 @@ def wait_finished(studio, job_ids, timeout: float):
     return wait_finished(studio, job_ids, 600)
 
 
-def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout: float) -> dict:
+def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout: float, worker_mode: str) -> dict:
     import streamlit as st
     from streamlit import config
     from streamlit.testing.v1 import AppTest
@@ -69,8 +74,13 @@ def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout
     config.set_option("runner.postScriptGC", post_script_gc)
     st.cache_resource.clear()
     os.environ["STUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix="watch_bench_")
+    os.environ["STUDIO_WORKER"] = worker_mode
+    worker = None
+    if worker_mode == "external":
+        worker = subprocess.Popen([sys.executable, "-m", "core.queue.worker", "--poll-seconds", "0.2"], cwd=ROOT,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
     home = AppTest.from_file(HOME, default_timeout=600)
-    home.run()  # builds the app's Studio and starts its worker
+    home.run()  # builds the app's Studio (and, embedded, starts its worker)
     from pages.ui.shared import get_studio
 
     studio = get_studio()
@@ -117,6 +127,9 @@ def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout
             "polls": polls[0],
         }
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(300)
         studio.close()
         st.cache_resource.clear()
 
@@ -128,13 +141,13 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, nargs="+", default=[0, 1, 4])
     parser.add_argument("--gc", nargs="+", choices=["off", "on"], default=["off", "on"],
                         help="runner.postScriptGC values to measure (the config now says off)")
+    parser.add_argument("--worker", choices=["embedded", "external"], default="embedded")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a case may take before it is cut")
     args = parser.parse_args()
 
     from core.render.demo_models import ensure_demo_models
 
-    os.environ.update({"STUDIO_DEMO": "1", "STUDIO_DEVICE": "cpu", "STUDIO_TEXT_CHECK": "0", "HF_HUB_OFFLINE": "1",
-                       "STUDIO_WORKER": "embedded"})
+    os.environ.update({"STUDIO_DEMO": "1", "STUDIO_DEVICE": "cpu", "STUDIO_TEXT_CHECK": "0", "HF_HUB_OFFLINE": "1"})
     os.environ.pop("DATABASE_URL", None)
     models = Path(tempfile.mkdtemp(prefix="watch_bench_models_"))
     ensure_demo_models(models)
@@ -142,12 +155,12 @@ def main() -> None:
 
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} CPUs · load average {os.getloadavg()[0]:.1f} · {args.jobs} jobs x {args.steps} steps, "
-          "draft size, demo models", flush=True)
+          f"draft size, demo models, {args.worker} worker", flush=True)
     print("postScriptGC | watchers | s/step | vs 0 watchers | jobs | wall s | page runs", flush=True)
     for gc_value in args.gc:
         baseline = None
         for watchers in args.watchers:
-            row = run_case(watchers, gc_value == "on", args.jobs, args.steps, args.timeout)
+            row = run_case(watchers, gc_value == "on", args.jobs, args.steps, args.timeout, args.worker)
             if baseline is None and row["step_mean_s"]:
                 baseline = row["step_mean_s"]
             ratio = f"{row['step_mean_s'] / baseline:.2f}x" if baseline and row["step_mean_s"] else "-"
