@@ -28,10 +28,11 @@ def queue(studio, best_of_max=None, variants=1, seed=1):
     return submission
 
 
-def wait_for_checks(studio, group, timeout=240):
+def wait_for_checks(studio, group, timeout=900):
     """Wait until every job of the set has finished and every poster has its check. A
     best-of-N follow-up is written in the check's own transaction, so a set seen in this
-    state cannot grow any more."""
+    state cannot grow any more. The timeout is only a bound: a demo job takes seconds on an
+    idle 2-core box and minutes on a busy one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ids = set_job_ids(studio.db, group)
