@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from core.render.memory import Strategy, resident_block_indices
+from core.render.plan import pipeline_label
 from core.settings import FAST_MODES
 
 logger = logging.getLogger(__name__)
@@ -119,13 +120,7 @@ class PipelineSetup:
 
     @property
     def label(self) -> str:
-        """Recorded in jobs.strategy: the memory strategy, then what changes speed or output."""
-        parts = [self.strategy.label if self.strategy is not None else self.device]
-        if self.compiled:
-            parts.append("compiled")
-        if self.fast_mode != "off":
-            parts.append(self.fast_mode)
-        return "+".join(parts)
+        return pipeline_label(self.device, self.strategy, self.compiled, self.fast_mode)
 
 
 def setup_of(pipe) -> PipelineSetup:

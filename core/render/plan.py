@@ -28,13 +28,19 @@ class PipelinePlan:
 
     @property
     def label(self) -> str:
-        """The same label the loaded pipeline reports (core.render.engine.PipelineSetup.label)."""
-        parts = [self.strategy.label if self.strategy is not None else self.device]
-        if self.compile:
-            parts.append("compiled")
-        if self.fast_mode != "off":
-            parts.append(self.fast_mode)
-        return "+".join(parts)
+        return pipeline_label(self.device, self.strategy, self.compile, self.fast_mode)
+
+
+def pipeline_label(device: str, strategy: Strategy | None, compiled: bool, fast_mode: str) -> str:
+    """Recorded in jobs.strategy and shown in the UI: the memory strategy (or the device
+    without one), then what changes speed or output. The plan and the loaded pipeline
+    (core.render.pipeline.PipelineSetup) both name themselves with this."""
+    parts = [strategy.label if strategy is not None else device]
+    if compiled:
+        parts.append("compiled")
+    if fast_mode != "off":
+        parts.append(fast_mode)
+    return "+".join(parts)
 
 
 def gpu_memory() -> tuple[int, int] | None:
