@@ -49,7 +49,8 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-GIB = 1024**3
+from core.render.memory import GIB  # noqa: E402
+
 OUT: Path = Path(".")
 SUITE = ""
 TINY = False

@@ -26,13 +26,13 @@ from PIL import Image
 from core.brief.decode import static_greedy_decode
 from core.brief.prompt import BRIEF_PROMPT_VERSION, build_brief_messages
 from core.brief.sections import ParsedBrief, parse_brief
+from core.render.memory import GIB
 from core.settings import BRIEF_MODES
 
 DEFAULT_MAX_NEW_TOKENS = 1024  # seven concrete sections run 400-800 tokens; 1024 leaves headroom
 # The demo VL model writes random tokens until the limit (~45 ms a token on two CPU cores),
 # so demo briefs stop at 256 and come back marked truncated rather than after a minute.
 DEMO_MAX_NEW_TOKENS = 256
-GIB = 1024**3
 
 # Stages reported to the UI, in order.
 STAGE_LOADING = "Loading the model (4-bit)"
