@@ -9,7 +9,7 @@ so this builds the real networks at full size with random weights:
 - a Qwen2.5-VL-3B from its config for the brief, saved once to local disk so the brief's
   transient `from_pretrained` load can be timed.
 
-Every run goes through `core.render.engine.build_pipeline` / `core.render.engine.generate` and
+Every run goes through `core.render.pipeline.build_pipeline` / `core.render.generate.generate` and
 `core.brief.runtime.run_brief`, the code the app runs. Images are noise; only time and memory
 mean anything.
 
@@ -217,7 +217,7 @@ def build_components(with_text_encoder: bool = True) -> dict:
 def poster_prompt(tokenizer, tokens: int) -> str:
     """A real-looking poster prompt cut to `tokens` tokens as the pipeline counts them
     (GPU.md's reference runs used a 400-token prompt)."""
-    from core.render.engine import count_prompt_tokens
+    from core.render.generate import count_prompt_tokens
 
     base = (
         'A professional marketing poster for "Aurora Cold Brew", premium elegant refined lighting, a tall glass '
@@ -236,7 +236,7 @@ def poster_prompt(tokenizer, tokens: int) -> str:
 
 
 def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
-    from core.render.engine import GenerationRequest
+    from core.render.generate import GenerationRequest
 
     width, height = size
     return GenerationRequest(
@@ -253,7 +253,7 @@ def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
 
 def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, **extra) -> dict | None:
     """One engine.generate call, timed: wall time, per-step times from CUDA events, peak."""
-    from core.render.engine import generate
+    from core.render.generate import generate
 
     tokenizer = pipe.tokenizer
     req = request(tokenizer, size, steps, cfg)
@@ -314,7 +314,7 @@ def record_wall_estimate(row: dict | None, ran_steps: int, steps: int) -> None:
 def suite_speed(args) -> None:
     """Resident weights: eager against compiled, sizes, CFG, attention backends, batched
     CFG, the job runner's per-step SQLite write, VAE decode, few-step mode."""
-    from core.render.engine import build_pipeline, compile_transformer
+    from core.render.pipeline import build_pipeline, compile_transformer
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -426,7 +426,7 @@ def suite_callback(args) -> None:
     callback that read a GPU value every step would cost). Optionally CUDA graphs."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline
+    from core.render.pipeline import build_pipeline
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
@@ -470,7 +470,7 @@ def suite_batched(args) -> None:
     split (mask-free) attention of core/render/guidance.py."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline
+    from core.render.pipeline import build_pipeline
     from core.render.guidance import install_split_attention
 
     components = build_components()
@@ -489,7 +489,7 @@ def suite_batched(args) -> None:
 
 
 def few_step(pipe, components, size) -> None:
-    from core.render.engine import LIGHTNING_STEPS, load_lightning_lora
+    from core.render.pipeline import LIGHTNING_STEPS, load_lightning_lora
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -563,7 +563,7 @@ def suite_memory(args) -> None:
     """One strategy under one memory cap: what the chooser picks, and whether it fits."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline, compile_transformer
+    from core.render.pipeline import build_pipeline, compile_transformer
     from core.render.memory import choose_strategy, describe
 
     components = build_components()
@@ -630,7 +630,7 @@ def seed_placement():
 def default_plan_pipeline():
     """The pipeline as the app builds it on this card: the chooser's strategy for the free
     memory, regional compile on (plain CPU placement with --tiny)."""
-    from core.render.engine import build_pipeline
+    from core.render.pipeline import build_pipeline
     from core.render.memory import choose_strategy
 
     components = build_components()
@@ -649,9 +649,9 @@ def default_plan_pipeline():
 
 def suite_startup(args) -> None:
     """What a user meets after a start, on the default GPU plan: the chooser's strategy with
-    regional compile, the worker's warm-up (core.render.engine.warm_up, as the job runner calls
+    regional compile, the worker's warm-up (core.render.pipeline.warm_up, as the job runner calls
     it), then the first real posters, which should carry no compile cost."""
-    from core.render.engine import warm_up
+    from core.render.pipeline import warm_up
 
     pipe = default_plan_pipeline()
     start = time.perf_counter()
@@ -685,7 +685,7 @@ def suite_profile(args) -> None:
     fused elementwise kernels, the rest. It shows how far the lossless levers can go."""
     from torch.profiler import ProfilerActivity, profile
 
-    from core.render.engine import warm_up
+    from core.render.pipeline import warm_up
 
     pipe = default_plan_pipeline()
     warm_up(pipe, sizes=(SQUARE,), steps=2)
@@ -718,9 +718,9 @@ def suite_profile(args) -> None:
 
 def suite_nf4(args) -> None:
     """The NF4 transformer strategy through the engine's own loader: the random bf16
-    transformer is saved to local disk once, then `core.render.engine.load_nf4_transformer`
+    transformer is saved to local disk once, then `core.render.pipeline.load_nf4_transformer`
     quantizes it while loading (bitsandbytes through diffusers), as it would a real one."""
-    from core.render.engine import build_pipeline, load_nf4_transformer
+    from core.render.pipeline import build_pipeline, load_nf4_transformer
     from core.render.memory import choose_strategy
 
     folder = Path(args.qi_dir)
@@ -871,7 +871,9 @@ def suite_fp8(args) -> None:
     float8, per-tensor scales, with regional compile), their speed and output difference."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline, compile_transformer, generate, quantize_fp8
+    from core.render.generate import generate
+
+    from core.render.pipeline import build_pipeline, compile_transformer, quantize_fp8
 
     components = build_components()
     device = "cpu" if TINY else "cuda"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.render.estimates import estimate_poster_seconds
-from core.render.engine import LIGHTNING_STEPS, setup_of
+from core.render.pipeline import LIGHTNING_STEPS, setup_of
 from core.render.system_info import snapshot
 from pages.ui.shared import get_studio, require_app_shell
 

@@ -21,14 +21,14 @@ from typing import Callable
 import psutil
 from PIL import Image
 
-from core.render.engine import (
+from core.render.generate import (
     BadOutputError,
     GenerationCancelled,
     GenerationRequest,
     GpuOutOfMemoryError,
     generate,
-    setup_of,
 )
+from core.render.pipeline import setup_of
 from storage import jobs as job_rows
 from storage.db import Database
 from storage.files import ImageStore

@@ -3,7 +3,7 @@
 Decided once, before the load, from the settings (core/settings.py, `PerformanceSettings`)
 and the GPU memory free now (core/render/memory.py). Compile is on by default on a GPU:
 measured on an H100 it takes a 1328x1328, 50-step poster from 33.6 s to 27.0 s and costs
-about 14 s once, paid by the worker's warm-up at start (core.render.engine.warm_up), so users
+about 14 s once, paid by the worker's warm-up at start (core.render.pipeline.warm_up), so users
 do not wait for it (BENCHMARKS.md).
 """
 

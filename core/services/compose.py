@@ -20,7 +20,7 @@ from core.prompt.builder import (
     clean_text,
     plan_sequence_length,
 )
-from core.render.engine import count_prompt_tokens
+from core.render.generate import count_prompt_tokens
 from storage.db import Database
 from storage.jobs import NewJob, NewPrompt, enqueue
 
