@@ -216,7 +216,7 @@ def build_components(with_text_encoder: bool = True) -> dict:
 
 def poster_prompt(tokenizer, tokens: int) -> str:
     """A real-looking poster prompt cut to `tokens` tokens as the pipeline counts them
-    (GPU.md's reference runs used a 400-token prompt)."""
+    (the shared GPU notes' reference runs used a 400-token prompt)."""
     from core.render.generate import count_prompt_tokens
 
     base = (
@@ -318,12 +318,12 @@ def suite_speed(args) -> None:
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     pipe = build_pipeline(components, device, strategy=strategy, compile=False)
     square, wide = SQUARE, WIDE
     short = 3 if TINY else 8
 
-    # Eager (the seed's configuration).
+    # Eager (the original notebook's configuration).
     run_generation(pipe, "warmup_eager", square, 3, 4.0)
     eager = {}
     for size in (square, wide):
@@ -430,7 +430,7 @@ def suite_callback(args) -> None:
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     steps = 3 if TINY else 20
     if args.cudagraphs:
         pipe = build_pipeline(components, device, strategy=strategy, compile=False)
@@ -475,7 +475,7 @@ def suite_batched(args) -> None:
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
     install_split_attention(pipe.transformer)
     steps = 3 if TINY else 8
@@ -614,9 +614,9 @@ def suite_memory(args) -> None:
             record_wall_estimate(row, 5, 50)
 
 
-def seed_placement():
-    """The seed's placement, forced so runs compare: everything resident, VAE tiled (None
-    with --tiny: plain CPU placement)."""
+def notebook_placement():
+    """The original notebook's placement, forced so runs compare: everything resident, VAE
+    tiled (None with --tiny: plain CPU placement)."""
     from dataclasses import replace
 
     from core.render.memory import choose_strategy
@@ -837,7 +837,7 @@ def suite_brief(args) -> None:
                       gpu_after_gib=result.memory.get("after", {}).get("gpu_allocated_gib"),
                       warm=holder is not None, **extra)
 
-    # The seed's path: NF4, transient, HF generate with its dynamic cache.
+    # The original notebook's path: NF4, transient, HF generate with its dynamic cache.
     if not args.skip_nf4:
         one("brief_nf4_transient_generate", "nf4", generation={})
     # The fast path (core/brief/decode.py): the studio's start-up warm-up brief pays the
@@ -877,7 +877,7 @@ def suite_fp8(args) -> None:
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     pipe = build_pipeline(components, device, strategy=strategy)
     size, steps = (SQUARE, 3) if TINY else (SQUARE, 8)
     req = request(pipe.tokenizer, size, steps, 4.0, seed=7)
@@ -958,7 +958,7 @@ def main() -> None:
     parser.add_argument("--vl-dir", default="/tmp/bench_vl3b")
     parser.add_argument("--qi-dir", default="/tmp/bench_qwen_image", help="nf4 suite: where the transformer is saved")
     parser.add_argument("--nf4-static", action="store_true")
-    parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the seed's NF4 run")
+    parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the original notebook's NF4 run")
     parser.add_argument("--compare-generate", action="store_true",
                         help="brief suite: also the previous fast mode (HF generate, static cache)")
     parser.add_argument("--nf4-own-loop", action="store_true", help="brief suite: NF4 through the own decode loop")

@@ -4,9 +4,9 @@ The VL model is loaded 4-bit (NF4, bf16 compute) for each brief and freed right 
 it never competes with the warm Qwen-Image pipeline for GPU memory. A setting may keep it
 warm on big GPUs (`VLHolder`).
 
-Three defects of the seed are fixed here: only the *new* tokens are decoded (the seed's
-brief started with its own chat prompt), the token budget fits all seven sections (the
-seed stopped at 220), and a brief cut off by that budget is detected and marked truncated.
+Three defects of the original notebook are fixed here: only the *new* tokens are decoded
+(its brief started with its own chat prompt), the token budget fits all seven sections (it
+stopped at 220), and a brief cut off by that budget is detected and marked truncated.
 """
 
 from __future__ import annotations
@@ -102,9 +102,9 @@ def load_vl(model: str, device: str, quantize: bool = True) -> LoadedVL:
 STATIC_DECODER = "static_greedy"
 REPETITION_PENALTY = 1.05
 
-# How the brief model runs. "nf4" is the seed's 4-bit transient load: 2.7 GiB peak, but
-# about 17.5 s for 400 tokens on an H100 (35 s with HF generate), because every token
-# pays the 4-bit layers' per-call overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
+# How the brief model runs. "nf4" is the original notebook's 4-bit transient load: 2.7 GiB
+# peak, but about 17.5 s for 400 tokens on an H100 (35 s with HF generate), because every
+# token pays the 4-bit layers' per-call overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
 # with a static KV cache and a compiled one-token step (`core.brief.decode`): a few seconds
 # per brief once the process has paid the first compile (BENCHMARKS.md, "Fast brief").
 FAST_BRIEF_MIN_FREE_GIB = 9.0  # 7.3 GiB measured peak plus room for the compile's workspaces

@@ -164,7 +164,7 @@ PIPELINE_COMPONENTS = ("scheduler", "vae", "text_encoder", "tokenizer", "transfo
 
 def place_pipeline(pipe, device: str, strategy: Strategy | None) -> None:
     """Put each model where `strategy` says. Without a strategy, or off CUDA, everything
-    simply goes to `device` with VAE tiling on (the seed's behaviour)."""
+    simply goes to `device` with VAE tiling on (the original notebook's behaviour)."""
     if strategy is None or device != "cuda":
         pipe.to(device)
         pipe.vae.enable_tiling()
