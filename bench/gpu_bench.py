@@ -489,7 +489,8 @@ def suite_batched(args) -> None:
 
 
 def few_step(pipe, components, size) -> None:
-    from core.render.pipeline import LIGHTNING_STEPS, load_lightning_lora
+    from core.render.pipeline import load_lightning_lora
+    from core.settings import LIGHTNING_STEPS
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()

@@ -39,6 +39,8 @@ DEFAULT_VL_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 
 # Opt-in image modes that change the output (core/render/pipeline.py applies them).
 FAST_MODES = ("off", "fp8", "lightning")
+# Steps of a Lightning-style few-step generation (what its LoRA was distilled for).
+LIGHTNING_STEPS = 8
 # How the brief model is loaded (core/brief/runtime.py): 4-bit NF4, or bf16 with a compiled
 # static-cache decode step.
 BRIEF_MODES = ("nf4", "fast")

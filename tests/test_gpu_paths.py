@@ -18,7 +18,6 @@ from core.render.estimates import estimate_poster_seconds
 from core.brief.runtime import STAGE_LOADING, STAGE_LOADING_FAST, choose_brief_mode, wants_brief_warm_up
 from core.render.generate import GenerationRequest, generate
 from core.render.pipeline import (
-    LIGHTNING_STEPS,
     is_streamed,
     load_pipeline,
     setup_of,
@@ -27,7 +26,7 @@ from core.render.pipeline import (
 from core.render.guidance import BatchedGuidance, install_split_attention
 from core.render.memory import GIB, choose_strategy
 from core.render.plan import plan_pipeline
-from core.settings import PerformanceSettings, load_performance_settings
+from core.settings import LIGHTNING_STEPS, PerformanceSettings, load_performance_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -45,7 +45,6 @@ LIGHTNING_SCHEDULER_CONFIG = {
     "use_exponential_sigmas": False,
     "use_karras_sigmas": False,
 }
-LIGHTNING_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,7 @@ def quantize_fp8(transformer, keep_bf16: tuple[str, ...] = ()) -> None:
 def load_lightning_lora(pipe, lora_path: str | None) -> None:
     """Opt-in few-step mode (changes the output): a Lightning-style distillation LoRA from a
     local folder, fused into the transformer, with the scheduler it was distilled for.
-    Generations then use LIGHTNING_STEPS steps and true_cfg_scale 1 (no negative pass)."""
+    Generations then use LIGHTNING_STEPS (core/settings.py) steps and true_cfg_scale 1 (no negative pass)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     if not lora_path:
