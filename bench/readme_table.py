@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.render.estimates import SOURCES, compile_figures, estimate_poster_seconds, measurement  # noqa: E402
+from core.render.estimates import SOURCES, compile_figures, estimate_poster_seconds, measurement, result  # noqa: E402
 from core.settings import LIGHTNING_STEPS  # noqa: E402
 
 README = ROOT / "README.md"
@@ -58,8 +58,23 @@ def render_table() -> str:
         f"{figures.new_size_s:.1f} s more for a new size; the worker pays them in a warm-up at start "
         f"({figures.warm_up_s:.1f} s on the H200), after which the first poster took "
         f"{figures.first_poster_after_warm_up_s:.1f} s. FP8's compile takes {figures.fp8_first_call_s:.0f} s.",
+        "",
+        brief_line(),
     ]
     return "\n".join(lines)
+
+
+def brief_line() -> str:
+    nf4 = result("gpu_brief_h100_session2.jsonl", "brief_nf4_own_loop_transient")
+    startup = "gpu_brief_startup_h200.jsonl"
+    fast, warm = result(startup, "brief_fast_transient"), result(startup, "brief_fast_warm")
+    compile_at_start = result(startup, "brief_fast_warm_up_at_start")
+    return (
+        f"Design brief (Qwen2.5-VL-3B, 400 new tokens): `STUDIO_BRIEF_MODE=nf4` {nf4['wall_s']:.1f} s a brief at "
+        f"{nf4['peak_gib']:.1f} GiB (H100); `fast` {fast['wall_s']:.1f} s, {warm['wall_s']:.1f} s with "
+        f"`STUDIO_KEEP_VL_WARM=1`, at {fast['peak_gib']:.1f} GiB, after a {compile_at_start['wall_s']:.0f} s "
+        "compile at start (H200)."
+    )
 
 
 def update(text: str) -> str:
