@@ -121,6 +121,24 @@ def encode_prompts(pipe, request: GenerationRequest) -> dict:
     return inputs
 
 
+def decode_latents(pipe, latents: torch.Tensor, request: GenerationRequest) -> np.ndarray:
+    """Packed latents to an HxWx3 float image in [0, 1]: what the pipeline's own call does
+    after its denoising loop with output_type="np" (diffusers 0.42.1, pipeline_qwenimage.py),
+    here so that a cancelled run skips it and the decode is a stage of its own."""
+    vae = pipe.vae
+    latents = pipe._unpack_latents(latents, request.height, request.width, pipe.vae_scale_factor)
+    latents = latents.to(vae.dtype)
+    shape = (1, vae.config.z_dim, 1, 1, 1)
+    mean = torch.tensor(vae.config.latents_mean).view(shape).to(latents.device, latents.dtype)
+    inverse_std = 1.0 / torch.tensor(vae.config.latents_std).view(shape).to(latents.device, latents.dtype)
+    with torch.no_grad():
+        image = vae.decode(latents / inverse_std + mean, return_dict=False)[0][:, :, 0]
+    array = pipe.image_processor.postprocess(image, output_type="np")[0]
+    # Model offloading put the VAE on the GPU for the decode; send it back as the call would.
+    pipe.maybe_free_model_hooks()
+    return array
+
+
 class StepClock:
     """Per-step times. On a GPU they come from CUDA events: reading a host clock would either
     measure how fast kernels are queued, or need a synchronize every step that stalls the
@@ -194,10 +212,11 @@ def generate(
         clock.start()
         timings["encode_s"] = time.perf_counter() - start
 
-        # 3.-5. Prepare latents and timesteps, denoise, decode: the pipeline's own call does
-        # these with the embeddings from stage 2, reporting each step (progress, cancel)
-        # through `callback_on_step_end`. Batched guidance, where the setup asks for it,
-        # runs both guidance passes of each step as one batch (core/render/guidance.py).
+        # 3.-4. Prepare latents and timesteps, then denoise: the pipeline's own call does both
+        # with the embeddings from stage 2, reporting each step (progress, cancel) through
+        # `callback_on_step_end`, and hands back the latents. Batched guidance, where the
+        # setup asks for it, runs both guidance passes of a step as one batch
+        # (core/render/guidance.py).
         guidance = contextlib.nullcontext()
         if setup.batched_cfg and request.true_cfg_scale > 1:
             from core.render.guidance import BatchedGuidance
@@ -209,7 +228,7 @@ def generate(
                 split_attention=setup.split_attention,
             )
         with guidance:
-            output = pipe(
+            latents = pipe(
                 **inputs,
                 true_cfg_scale=request.true_cfg_scale,
                 width=request.width,
@@ -218,8 +237,13 @@ def generate(
                 generator=generator,
                 max_sequence_length=request.max_sequence_length,
                 callback_on_step_end=on_step_end,
-                output_type="np",
-            )
+                output_type="latent",
+            ).images
+        if pipe.interrupt:
+            raise GenerationCancelled()
+
+        # 5. Decode the latents with the VAE (fp32 on a GPU, core.render.pipeline.pipeline_dtypes).
+        array = decode_latents(pipe, latents, request)
     except torch.OutOfMemoryError as error:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -229,10 +253,8 @@ def generate(
             "GPU programs, or set STUDIO_STRATEGY to a strategy that keeps less on the GPU."
         ) from error
     seconds = time.perf_counter() - start
-    if pipe.interrupt:
-        raise GenerationCancelled()
 
-    # output_type="np" already copied the image to the host, so every CUDA event is done.
+    # The decode copied the image to the host, so every CUDA event is done.
     step_seconds = clock.step_seconds()
     if step_seconds is not None:
         timings["denoise_s"] = sum(step_seconds)
@@ -241,7 +263,6 @@ def generate(
         step_seconds = clock.host_times
 
     # 6. Check the output: no NaN or all-black image is ever saved as a poster.
-    array = output.images[0]
     if check_output:
         check_image_array(array)
     image = Image.fromarray((np.nan_to_num(np.clip(array, 0.0, 1.0)) * 255).round().astype("uint8"))
