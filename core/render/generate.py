@@ -1,5 +1,8 @@
 """One poster from a loaded pipeline (core/render/pipeline.py), with progress and cancel.
 
+`generate` reads top to bottom as numbered stages: check the request, encode the prompt,
+prepare latents and denoise (the pipeline's own call), decode, check the output.
+
 A diffusers pipeline is not thread-safe (the scheduler keeps state between steps), so this
 module is only ever driven by the one job worker (core/queue/runner.py) of a process.
 """
@@ -7,7 +10,6 @@ module is only ever driven by the one job worker (core/queue/runner.py) of a pro
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,8 +19,6 @@ import torch
 from PIL import Image
 
 from core.render.pipeline import setup_of
-
-logger = logging.getLogger(__name__)
 
 # QwenImagePipeline wraps every prompt in this template and drops its first 34 tokens
 # (the system turn) before the transformer sees it. Counting tokens the same way gives the
