@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -111,3 +112,24 @@ def test_brand_kit_uses_the_same_limits():
     assert time.perf_counter() - start < 0.5
     kit = validate_kit("Aurora", "Ocean #0A4D8C", tagline="t" * 200, style_keywords="s" * 400)
     assert kit.tagline == "t" * 200
+
+
+def test_compose_widgets_stop_at_the_same_limits(app_studio):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "Home.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/compose.py").run()
+    assert not at.exception, at.exception
+    expected = {
+        "compose_name": limits.MAX_NAME_CHARS,
+        "compose_description": limits.MAX_DESCRIPTION_CHARS,
+        "compose_offer": limits.MAX_SHORT_CHARS,
+        "compose_price": limits.MAX_SHORT_CHARS,
+        "compose_cta": limits.MAX_SHORT_CHARS,
+        "compose_benefits": limits.MAX_BENEFITS_TEXT_CHARS,
+        "compose_style": limits.MAX_STYLE_CHARS,
+        "compose_negative": limits.MAX_NEGATIVE_CHARS,
+    }
+    widgets = {w.key: w for w in [*at.text_input, *at.text_area]}
+    assert {key: widgets[key].proto.max_chars for key in expected} == expected
