@@ -9,7 +9,7 @@ so this builds the real networks at full size with random weights:
 - a Qwen2.5-VL-3B from its config for the brief, saved once to local disk so the brief's
   transient `from_pretrained` load can be timed.
 
-Every run goes through `core.render.engine.build_pipeline` / `core.render.engine.generate` and
+Every run goes through `core.render.pipeline.build_pipeline` / `core.render.generate.generate` and
 `core.brief.runtime.run_brief`, the code the app runs. Images are noise; only time and memory
 mean anything.
 
@@ -49,7 +49,8 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-GIB = 1024**3
+from core.render.memory import GIB  # noqa: E402
+
 OUT: Path = Path(".")
 SUITE = ""
 TINY = False
@@ -215,8 +216,8 @@ def build_components(with_text_encoder: bool = True) -> dict:
 
 def poster_prompt(tokenizer, tokens: int) -> str:
     """A real-looking poster prompt cut to `tokens` tokens as the pipeline counts them
-    (GPU.md's reference runs used a 400-token prompt)."""
-    from core.render.engine import count_prompt_tokens
+    (the shared GPU notes' reference runs used a 400-token prompt)."""
+    from core.render.generate import count_prompt_tokens
 
     base = (
         'A professional marketing poster for "Aurora Cold Brew", premium elegant refined lighting, a tall glass '
@@ -235,7 +236,7 @@ def poster_prompt(tokenizer, tokens: int) -> str:
 
 
 def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
-    from core.render.engine import GenerationRequest
+    from core.render.generate import GenerationRequest
 
     width, height = size
     return GenerationRequest(
@@ -252,7 +253,7 @@ def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
 
 def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, **extra) -> dict | None:
     """One engine.generate call, timed: wall time, per-step times from CUDA events, peak."""
-    from core.render.engine import generate
+    from core.render.generate import generate
 
     tokenizer = pipe.tokenizer
     req = request(tokenizer, size, steps, cfg)
@@ -313,16 +314,16 @@ def record_wall_estimate(row: dict | None, ran_steps: int, steps: int) -> None:
 def suite_speed(args) -> None:
     """Resident weights: eager against compiled, sizes, CFG, attention backends, batched
     CFG, the job runner's per-step SQLite write, VAE decode, few-step mode."""
-    from core.render.engine import build_pipeline, compile_transformer
+    from core.render.pipeline import build_pipeline, compile_transformer
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     pipe = build_pipeline(components, device, strategy=strategy, compile=False)
     square, wide = SQUARE, WIDE
     short = 3 if TINY else 8
 
-    # Eager (the seed's configuration).
+    # Eager (the original notebook's configuration).
     run_generation(pipe, "warmup_eager", square, 3, 4.0)
     eager = {}
     for size in (square, wide):
@@ -425,11 +426,11 @@ def suite_callback(args) -> None:
     callback that read a GPU value every step would cost). Optionally CUDA graphs."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline
+    from core.render.pipeline import build_pipeline
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     steps = 3 if TINY else 20
     if args.cudagraphs:
         pipe = build_pipeline(components, device, strategy=strategy, compile=False)
@@ -469,12 +470,12 @@ def suite_batched(args) -> None:
     split (mask-free) attention of core/render/guidance.py."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline
+    from core.render.pipeline import build_pipeline
     from core.render.guidance import install_split_attention
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     pipe = build_pipeline(components, device, strategy=strategy, compile=not TINY)
     install_split_attention(pipe.transformer)
     steps = 3 if TINY else 8
@@ -488,7 +489,8 @@ def suite_batched(args) -> None:
 
 
 def few_step(pipe, components, size) -> None:
-    from core.render.engine import LIGHTNING_STEPS, load_lightning_lora
+    from core.render.pipeline import load_lightning_lora
+    from core.settings import LIGHTNING_STEPS
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -562,7 +564,7 @@ def suite_memory(args) -> None:
     """One strategy under one memory cap: what the chooser picks, and whether it fits."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline, compile_transformer
+    from core.render.pipeline import build_pipeline, compile_transformer
     from core.render.memory import choose_strategy, describe
 
     components = build_components()
@@ -613,9 +615,9 @@ def suite_memory(args) -> None:
             record_wall_estimate(row, 5, 50)
 
 
-def seed_placement():
-    """The seed's placement, forced so runs compare: everything resident, VAE tiled (None
-    with --tiny: plain CPU placement)."""
+def notebook_placement():
+    """The original notebook's placement, forced so runs compare: everything resident, VAE
+    tiled (None with --tiny: plain CPU placement)."""
     from dataclasses import replace
 
     from core.render.memory import choose_strategy
@@ -629,7 +631,7 @@ def seed_placement():
 def default_plan_pipeline():
     """The pipeline as the app builds it on this card: the chooser's strategy for the free
     memory, regional compile on (plain CPU placement with --tiny)."""
-    from core.render.engine import build_pipeline
+    from core.render.pipeline import build_pipeline
     from core.render.memory import choose_strategy
 
     components = build_components()
@@ -648,9 +650,9 @@ def default_plan_pipeline():
 
 def suite_startup(args) -> None:
     """What a user meets after a start, on the default GPU plan: the chooser's strategy with
-    regional compile, the worker's warm-up (core.render.engine.warm_up, as the job runner calls
+    regional compile, the worker's warm-up (core.render.pipeline.warm_up, as the job runner calls
     it), then the first real posters, which should carry no compile cost."""
-    from core.render.engine import warm_up
+    from core.render.pipeline import warm_up
 
     pipe = default_plan_pipeline()
     start = time.perf_counter()
@@ -684,7 +686,7 @@ def suite_profile(args) -> None:
     fused elementwise kernels, the rest. It shows how far the lossless levers can go."""
     from torch.profiler import ProfilerActivity, profile
 
-    from core.render.engine import warm_up
+    from core.render.pipeline import warm_up
 
     pipe = default_plan_pipeline()
     warm_up(pipe, sizes=(SQUARE,), steps=2)
@@ -717,9 +719,9 @@ def suite_profile(args) -> None:
 
 def suite_nf4(args) -> None:
     """The NF4 transformer strategy through the engine's own loader: the random bf16
-    transformer is saved to local disk once, then `core.render.engine.load_nf4_transformer`
+    transformer is saved to local disk once, then `core.render.pipeline.load_nf4_transformer`
     quantizes it while loading (bitsandbytes through diffusers), as it would a real one."""
-    from core.render.engine import build_pipeline, load_nf4_transformer
+    from core.render.pipeline import build_pipeline, load_nf4_transformer
     from core.render.memory import choose_strategy
 
     folder = Path(args.qi_dir)
@@ -836,7 +838,7 @@ def suite_brief(args) -> None:
                       gpu_after_gib=result.memory.get("after", {}).get("gpu_allocated_gib"),
                       warm=holder is not None, **extra)
 
-    # The seed's path: NF4, transient, HF generate with its dynamic cache.
+    # The original notebook's path: NF4, transient, HF generate with its dynamic cache.
     if not args.skip_nf4:
         one("brief_nf4_transient_generate", "nf4", generation={})
     # The fast path (core/brief/decode.py): the studio's start-up warm-up brief pays the
@@ -870,11 +872,13 @@ def suite_fp8(args) -> None:
     float8, per-tensor scales, with regional compile), their speed and output difference."""
     from dataclasses import replace
 
-    from core.render.engine import build_pipeline, compile_transformer, generate, quantize_fp8
+    from core.render.generate import generate
+
+    from core.render.pipeline import build_pipeline, compile_transformer, quantize_fp8
 
     components = build_components()
     device = "cpu" if TINY else "cuda"
-    strategy = seed_placement()
+    strategy = notebook_placement()
     pipe = build_pipeline(components, device, strategy=strategy)
     size, steps = (SQUARE, 3) if TINY else (SQUARE, 8)
     req = request(pipe.tokenizer, size, steps, 4.0, seed=7)
@@ -955,7 +959,7 @@ def main() -> None:
     parser.add_argument("--vl-dir", default="/tmp/bench_vl3b")
     parser.add_argument("--qi-dir", default="/tmp/bench_qwen_image", help="nf4 suite: where the transformer is saved")
     parser.add_argument("--nf4-static", action="store_true")
-    parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the seed's NF4 run")
+    parser.add_argument("--skip-nf4", action="store_true", help="brief suite: skip the original notebook's NF4 run")
     parser.add_argument("--compare-generate", action="store_true",
                         help="brief suite: also the previous fast mode (HF generate, static cache)")
     parser.add_argument("--nf4-own-loop", action="store_true", help="brief suite: NF4 through the own decode loop")

@@ -24,7 +24,7 @@ Speed and memory, read into `performance`:
 | STUDIO_BRIEF_MODE      | nf4     | nf4 (4-bit, the product's default), fast (bf16 + compiled static cache), auto |
 
 Reading settings never imports torch: the valid values live here, and the runtime modules
-(core/render/engine.py, core/brief/runtime.py) import them from here.
+(core/render/pipeline.py, core/brief/runtime.py) import them from here.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ from core.render.memory import STRATEGIES
 DEFAULT_IMAGE_MODEL = "Qwen/Qwen-Image-2512"
 DEFAULT_VL_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 
-# Opt-in image modes that change the output (core/render/engine.py applies them).
+# Opt-in image modes that change the output (core/render/pipeline.py applies them).
 FAST_MODES = ("off", "fp8", "lightning")
+# Steps of a Lightning-style few-step generation (what its LoRA was distilled for).
+LIGHTNING_STEPS = 8
 # How the brief model is loaded (core/brief/runtime.py): 4-bit NF4, or bf16 with a compiled
 # static-cache decode step.
 BRIEF_MODES = ("nf4", "fast")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
+from core.prompt import limits
 from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
 from core.brief.sections import compact_brief
 from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
@@ -59,20 +60,20 @@ left, right = st.columns([3, 2], gap="large")
 
 with left:
     st.subheader("Product")
-    st.text_input("Product name", key="compose_name", placeholder="Aurora wireless headphones")
+    st.text_input("Product name", key="compose_name", max_chars=limits.MAX_NAME_CHARS, placeholder="Aurora wireless headphones")
     st.checkbox("Show the product name on the poster", key="compose_show_name")
-    st.text_area("Description", key="compose_description", height=80, placeholder="Over-ear, noise cancelling, matte black")
+    st.text_area("Description", key="compose_description", max_chars=limits.MAX_DESCRIPTION_CHARS, height=80, placeholder="Over-ear, noise cancelling, matte black")
     c1, c2, c3 = st.columns(3)
-    c1.text_input("Offer headline (exact)", key="compose_offer", placeholder="SUMMER SALE")
-    c2.text_input("Price (exact)", key="compose_price", placeholder="$199")
-    c3.text_input("CTA text (exact)", key="compose_cta", placeholder="Shop now")
-    st.text_area("Benefits (exact, one phrase a line)", key="compose_benefits", height=90, placeholder="40-hour battery\nHi-Res audio")
+    c1.text_input("Offer headline (exact)", key="compose_offer", max_chars=limits.MAX_SHORT_CHARS, placeholder="SUMMER SALE")
+    c2.text_input("Price (exact)", key="compose_price", max_chars=limits.MAX_SHORT_CHARS, placeholder="$199")
+    c3.text_input("CTA text (exact)", key="compose_cta", max_chars=limits.MAX_SHORT_CHARS, placeholder="Shop now")
+    st.text_area("Benefits (exact, one phrase a line)", key="compose_benefits", max_chars=limits.MAX_BENEFITS_TEXT_CHARS, height=90, placeholder="40-hour battery\nHi-Res audio")
 
     st.subheader("Creative")
     c1, c2 = st.columns(2)
     c1.selectbox("Tone", list(TONES), key="compose_tone")
     c2.radio("Language", list(LANGUAGES), format_func=LANGUAGES.get, key="compose_language", horizontal=True)
-    st.text_input("Style keywords", key="compose_style", placeholder="soft gradient, studio lighting, glassmorphism")
+    st.text_input("Style keywords", key="compose_style", max_chars=limits.MAX_STYLE_CHARS, placeholder="soft gradient, studio lighting, glassmorphism")
     brand_kit_section(studio)
     saved_briefs = {record.id: record for record in list_briefs(studio.db)}
     if st.session_state.compose_brief_id is not None and st.session_state.compose_brief_id not in saved_briefs:
@@ -94,7 +95,7 @@ with left:
     )
     chosen_brief = saved_briefs.get(st.session_state.compose_brief_id)
     if chosen_brief is None:
-        st.text_area("Brief text (optional)", key="compose_brief", height=100)
+        st.text_area("Brief text (optional)", key="compose_brief", max_chars=limits.MAX_BRIEF_CHARS, height=100)
     else:
         c1, c2 = st.columns([1, 3])
         c1.image(thumb_path(studio, chosen_brief.draft_thumb_path))
@@ -128,7 +129,7 @@ with left:
         )
         c2.number_input("…up to this many tries", min_value=2, max_value=MAX_BEST_OF, step=1, key="compose_best_of",
                         disabled=not st.session_state.compose_until_correct)
-        st.text_area("Negative prompt", key="compose_negative", height=80)
+        st.text_area("Negative prompt", key="compose_negative", max_chars=limits.MAX_NEGATIVE_CHARS, height=80)
         if studio.models.demo:
             st.caption("Demo models on CPU take about 0.5 s a step at draft size; the output is noise either way.")
 

@@ -24,11 +24,11 @@ from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell, thumb_path
 from pages.ui.text_badges import render_text_check
 from storage.brand_kits import get_kit
+from storage.briefs import brief_exists
 from storage.gallery import (
     count_posters,
     GalleryFilter,
     PosterCard,
-    brief_exists,
     delete_poster,
     get_poster,
     get_variant_set,

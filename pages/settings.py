@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.render.estimates import estimate_poster_seconds
-from core.render.engine import LIGHTNING_STEPS, setup_of
+from core.render.estimates import compile_figures, estimate_poster_seconds
+from core.render.pipeline import setup_of
 from core.render.system_info import snapshot
+from core.settings import LIGHTNING_STEPS
 from pages.ui.shared import get_studio, require_app_shell
 
 require_app_shell()
@@ -45,13 +46,16 @@ for reason in (*(plan.strategy.reasons if plan.strategy else ()), *plan.notes):
     st.markdown(f"- {reason}")
 
 st.subheader("Compile and fast modes")
+figures = compile_figures()  # measured on the lent GPUs (bench/results/)
 if plan.compile:
     st.write(
-        "**Regional compile: on.** On an H100 it takes a 1328x1328, 50-step poster from 33.6 s to 27.0 s. "
-        "Its first calls cost about 14 s, and 6 s more for a new size; the worker loads the model and makes "
-        "them at start (a short warm-up at 1328x1328 and 1664x928, 24 s on an H200), so the first poster does "
-        "not wait for them unless it is queued during the warm-up: on the H200 the first poster after the "
-        "warm-up took 26.1 s, the same as the second. Set STUDIO_COMPILE=0 to turn it off."
+        f"**Regional compile: on.** On an H100 it takes a 1328x1328, 50-step poster from "
+        f"{figures.eager_poster_s:.1f} s to {figures.compiled_poster_s:.1f} s. Its first calls cost about "
+        f"{figures.first_call_s:.0f} s, and {figures.new_size_s:.0f} s more for a new size; the worker loads the "
+        f"model and makes them at start (a short warm-up at 1328x1328 and 1664x928, {figures.warm_up_s:.0f} s on an "
+        "H200), so the first poster does not wait for them unless it is queued during the warm-up: on the H200 "
+        f"the first poster after the warm-up took {figures.first_poster_after_warm_up_s:.1f} s. "
+        "Set STUDIO_COMPILE=0 to turn it off."
     )
     if studio.runner.warm_up_seconds is not None:
         st.caption(f"Warm-up took {studio.runner.warm_up_seconds:.0f} s after the load.")
@@ -61,8 +65,8 @@ if plan.fast_mode == "off":
     st.write("**Fast mode: off.** Posters are drawn in full bf16 precision.")
 elif plan.fast_mode == "fp8":
     st.warning(
-        "**Fast mode: FP8. This changes the output.** About 20% faster per step; the first poster after a start "
-        "waits about 2.5 minutes for the compile."
+        f"**Fast mode: FP8. This changes the output.** About {figures.fp8_step_saving:.0%} faster per step; the "
+        f"first poster after a start waits about {figures.fp8_first_call_s / 60:.1f} minutes for the compile."
     )
 else:
     st.warning(

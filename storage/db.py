@@ -1,7 +1,7 @@
 """Engine and session factory.
 
 SQLite is the embedded default. WAL plus busy_timeout alone still gave 'database is locked'
-errors when a transaction reads and then writes from two processes (ENVIRONMENT.md):
+errors when a transaction reads and then writes from two processes:
 the read lock cannot be upgraded. Taking the write lock up front with BEGIN IMMEDIATE
 removed them, so every SQLite transaction starts that way. Any other SQLAlchemy URL
 (PostgreSQL for a team) is used as it is.

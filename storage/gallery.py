@@ -403,8 +403,3 @@ def delete_poster(db: Database, store: ImageStore, poster_id: int) -> bool:
 def count_posters(db: Database) -> int:
     with db.reader() as session:
         return session.scalar(select(func.count(Poster.id))) or 0
-
-
-def brief_exists(db: Database, brief_id: int) -> bool:
-    with db.reader() as session:
-        return session.get(Brief, brief_id) is not None

@@ -83,7 +83,7 @@ def test_same_draft_twice_is_one_draft_row(studio):
 
 
 def test_only_new_tokens_are_decoded(vl_path):
-    """The seed decoded the whole sequence, so its brief began with its own prompt."""
+    """The original notebook decoded the whole sequence, so its brief began with its own prompt."""
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(vl_path)

@@ -11,15 +11,15 @@ import torch
 from sqlalchemy import select
 
 from core.services.compose import ComposeRequest, prepare, submit
-from core.render.engine import (
+from core.render.generate import (
     PROMPT_TEMPLATE,
     PROMPT_TEMPLATE_DROP_TOKENS,
     BadOutputError,
     GenerationCancelled,
     GenerationRequest,
     generate,
-    load_pipeline,
 )
+from core.render.pipeline import load_pipeline
 from core.prompt.builder import ProductFields
 from storage import jobs as job_rows
 from storage.gallery import get_poster
@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 HASH_SCRIPT = """
 import hashlib, sys
-from core.render.engine import GenerationRequest, generate, load_pipeline
+from core.render.generate import GenerationRequest, generate
+from core.render.pipeline import load_pipeline
 from storage.files import png_bytes
 pipe = load_pipeline(sys.argv[1], "cpu")
 request = GenerationRequest(prompt="A poster that says \\"SALE\\"", negative_prompt=" ", width=128, height=128,
@@ -218,6 +219,6 @@ def test_model_that_cannot_load_fails_the_job_with_advice(studio_env, monkeypatc
 
 
 def _demo_tokenizer(env):
-    from core.render.engine import load_tokenizer
+    from core.render.generate import load_tokenizer
 
     return load_tokenizer(str(Path(env["STUDIO_DEMO_MODELS_DIR"]) / "qwen-image-demo"))

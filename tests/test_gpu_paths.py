@@ -16,10 +16,8 @@ from PIL import Image
 
 from core.render.estimates import estimate_poster_seconds
 from core.brief.runtime import STAGE_LOADING, STAGE_LOADING_FAST, choose_brief_mode, wants_brief_warm_up
-from core.render.engine import (
-    LIGHTNING_STEPS,
-    GenerationRequest,
-    generate,
+from core.render.generate import GenerationRequest, generate
+from core.render.pipeline import (
     is_streamed,
     load_pipeline,
     setup_of,
@@ -28,7 +26,7 @@ from core.render.engine import (
 from core.render.guidance import BatchedGuidance, install_split_attention
 from core.render.memory import GIB, choose_strategy
 from core.render.plan import plan_pipeline
-from core.settings import PerformanceSettings, load_performance_settings
+from core.settings import LIGHTNING_STEPS, PerformanceSettings, load_performance_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -335,7 +333,7 @@ def test_the_gpu_benchmark_script_runs_on_the_tiny_models(tmp_path):
 def test_the_worker_loads_and_warms_up_a_compiled_pipeline_before_any_job(studio):
     import time as clock
 
-    from core.render.engine import warm_up
+    from core.render.pipeline import warm_up
     from core.queue.runner import JobRunner
 
     seen = []

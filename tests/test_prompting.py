@@ -81,7 +81,7 @@ def test_unknown_language_is_refused():
         build_prompt(replace(INPUTS, language="fr"))
 
 
-def test_default_negative_prompt_has_official_and_seed_terms():
+def test_default_negative_prompt_has_official_and_notebook_terms():
     assert DEFAULT_NEGATIVE_PROMPT.startswith(OFFICIAL_NEGATIVE_PROMPT)
     for term in ["blurry", "distorted text", "misspellings", "gibberish letters", "watermark"]:
         assert term in DEFAULT_NEGATIVE_PROMPT

@@ -4,9 +4,9 @@ The VL model is loaded 4-bit (NF4, bf16 compute) for each brief and freed right 
 it never competes with the warm Qwen-Image pipeline for GPU memory. A setting may keep it
 warm on big GPUs (`VLHolder`).
 
-Three defects of the seed are fixed here: only the *new* tokens are decoded (the seed's
-brief started with its own chat prompt), the token budget fits all seven sections (the
-seed stopped at 220), and a brief cut off by that budget is detected and marked truncated.
+Three defects of the original notebook are fixed here: only the *new* tokens are decoded
+(its brief started with its own chat prompt), the token budget fits all seven sections (it
+stopped at 220), and a brief cut off by that budget is detected and marked truncated.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from PIL import Image
 from core.brief.decode import static_greedy_decode
 from core.brief.prompt import BRIEF_PROMPT_VERSION, build_brief_messages
 from core.brief.sections import ParsedBrief, parse_brief
+from core.render.memory import GIB
 from core.settings import BRIEF_MODES
 
 DEFAULT_MAX_NEW_TOKENS = 1024  # seven concrete sections run 400-800 tokens; 1024 leaves headroom
 # The demo VL model writes random tokens until the limit (~45 ms a token on two CPU cores),
 # so demo briefs stop at 256 and come back marked truncated rather than after a minute.
 DEMO_MAX_NEW_TOKENS = 256
-GIB = 1024**3
 
 # Stages reported to the UI, in order.
 STAGE_LOADING = "Loading the model (4-bit)"
@@ -102,9 +102,9 @@ def load_vl(model: str, device: str, quantize: bool = True) -> LoadedVL:
 STATIC_DECODER = "static_greedy"
 REPETITION_PENALTY = 1.05
 
-# How the brief model runs. "nf4" is the seed's 4-bit transient load: 2.7 GiB peak, but
-# about 17.5 s for 400 tokens on an H100 (35 s with HF generate), because every token
-# pays the 4-bit layers' per-call overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
+# How the brief model runs. "nf4" is the original notebook's 4-bit transient load: 2.7 GiB
+# peak, but about 17.5 s for 400 tokens on an H100 (35 s with HF generate), because every
+# token pays the 4-bit layers' per-call overhead. "fast" loads bf16 (7.3 GiB peak) and decodes
 # with a static KV cache and a compiled one-token step (`core.brief.decode`): a few seconds
 # per brief once the process has paid the first compile (BENCHMARKS.md, "Fast brief").
 FAST_BRIEF_MIN_FREE_GIB = 9.0  # 7.3 GiB measured peak plus room for the compile's workspaces

@@ -12,10 +12,20 @@ import re
 from dataclasses import dataclass, field
 
 from core.prompt.builder import TONES, clean_text
+from core.prompt.limits import MAX_NAME_CHARS, MAX_SHORT_CHARS, MAX_STYLE_CHARS, TextTooLongError, check_length
 
 MAX_NAME = 80
 MAX_COLORS = 12
-MAX_TEXT = 400  # fonts, tagline, style keywords: one prompt line, not an essay
+# The colour lines as typed: twelve names of MAX_NAME characters, each with its hex.
+MAX_COLORS_TEXT = MAX_COLORS * (MAX_NAME + 10)
+# The same limits as Compose (core/prompt/limits.py): the tagline fills the offer headline,
+# the wordmark names the brand, fonts and style keywords are one prompt line each.
+FIELD_LIMITS = {
+    "Fonts": MAX_STYLE_CHARS,
+    "Wordmark": MAX_NAME_CHARS,
+    "Tagline": MAX_SHORT_CHARS,
+    "Style keywords": MAX_STYLE_CHARS,
+}
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
@@ -103,19 +113,22 @@ def validate_kit(
     tone: str = "",
     style_keywords: str = "",
 ) -> BrandKitSpec:
+    fields = {"Fonts": fonts, "Wordmark": wordmark, "Tagline": tagline, "Style keywords": style_keywords}
+    # Lengths as typed, before any cleaning or parsing walks the text (as Compose does).
+    try:
+        check_length("Kit name", name, MAX_NAME)
+        check_length("Colours", colors_text, MAX_COLORS_TEXT)
+        for label, value in fields.items():
+            check_length(label, value, FIELD_LIMITS[label])
+    except TextTooLongError as error:
+        raise BrandKitError(str(error)) from None
     name = clean_text(name)
     if not name:
         raise BrandKitError("Give the kit a name, like 'Aurora Audio'.")
-    if len(name) > MAX_NAME:
-        raise BrandKitError(f"Keep the kit name under {MAX_NAME} characters.")
     colors = parse_colors(colors_text)
     if tone and tone not in TONES:
         raise BrandKitError(f"Tone must be one of {', '.join(TONES)}, or none.")
-    fields = {"Fonts": fonts, "Wordmark": wordmark, "Tagline": tagline, "Style keywords": style_keywords}
     cleaned = {label: clean_text(value) for label, value in fields.items()}
-    for label, value in cleaned.items():
-        if len(value) > MAX_TEXT:
-            raise BrandKitError(f"{label} is {len(value)} characters; keep it under {MAX_TEXT}.")
     return BrandKitSpec(
         name=name,
         colors=colors,

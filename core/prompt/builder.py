@@ -27,13 +27,13 @@ TONES: dict[str, str] = {
     "Tech": "modern tech look, sleek surfaces, crisp geometry, subtle glow accents",
 }
 
-# Qwen-Image-2512's official default negative prompt, plus the English terms the seed used
-# against broken lettering.
+# Qwen-Image-2512's official default negative prompt, plus the English terms the original notebook
+# used against broken lettering.
 OFFICIAL_NEGATIVE_PROMPT = (
     "低分辨率，低画质，肢体畸形，手指畸形，画面过饱和，蜡像感，人脸无细节，过度光滑，画面具有AI感。构图混乱。文字模糊，扭曲。"
 )
-SEED_NEGATIVE_TERMS = "blurry, distorted text, misspellings, gibberish letters, watermark"
-DEFAULT_NEGATIVE_PROMPT = f"{OFFICIAL_NEGATIVE_PROMPT} {SEED_NEGATIVE_TERMS}"
+NOTEBOOK_NEGATIVE_TERMS = "blurry, distorted text, misspellings, gibberish letters, watermark"
+DEFAULT_NEGATIVE_PROMPT = f"{OFFICIAL_NEGATIVE_PROMPT} {NOTEBOOK_NEGATIVE_TERMS}"
 
 # The pipeline's defaults and hard limit for the text-encoder sequence (QwenImagePipeline).
 DEFAULT_MAX_SEQUENCE_LENGTH = 512

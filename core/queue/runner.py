@@ -23,15 +23,15 @@ from typing import Callable
 import psutil
 from PIL import Image
 
-from core.render.engine import (
+from core.render.generate import (
     BadOutputError,
     GenerationCancelled,
     GenerationRequest,
     GpuOutOfMemoryError,
     generate,
-    setup_of,
 )
 from core.queue.base import ClaimedJob, JobQueue
+from core.render.pipeline import setup_of
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)

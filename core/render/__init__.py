@@ -1,2 +1,3 @@
-"""Drawing on the GPU: pipeline load, placement, compile and one generation; the memory
-strategy chooser; guidance; the demo models; measured speed estimates."""
+"""Drawing on the GPU: the pipeline (load, placement, compile, fast modes) and one
+generation; the memory strategy chooser; guidance; the demo models; measured speed
+estimates."""

@@ -32,7 +32,7 @@ IMAGE_SUBDIR = "qwen-image-demo"
 VL_SUBDIR = "qwen-vl-demo"
 
 # Sizes chosen so that bitsandbytes 4-bit works on CPU: every quantized Linear needs
-# in_features % 64 == 0 and out_features % 32 == 0 (see shared/ENVIRONMENT.md).
+# in_features % 64 == 0 and out_features % 32 == 0.
 TEXT_HIDDEN = 128
 TEXT_INTERMEDIATE = 256
 TEXT_HEADS = 4  # head_dim 32

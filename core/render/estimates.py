@@ -1,29 +1,48 @@
 """Measured generation speed per GPU, for the estimates the settings page shows.
 
-Every number here comes from bench/gpu_bench.py on the lent GPU (the raw rows are in
-bench/results/gpu_*.jsonl and BENCHMARKS.md says how each was taken), except the H200 rows
-marked "quoted", which come from the project's shared GPU notes and say so. A card with no entry gets
-no estimate: the UI says "no measurement for this card" rather than guess.
+The figures live once, in the benchmark's raw rows (bench/results/*.jsonl, written by
+bench/gpu_bench.py; BENCHMARKS.md says how each was taken). This module only names which
+rows stand for which setup and reads the numbers from them, and the README's figures table
+is generated from the same rows (bench/readme_table.py). A card with no entry gets no
+estimate: the UI says "no measurement for this card" rather than guess.
 
 The real architectures ran with random weights, so these are times, not quality.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 # Image tokens of the two measured sizes (16 px per token after the VAE and patching).
 SIZE_TOKENS = {(1328, 1328): 83 * 83, (1664, 928): 104 * 58}
 
+H100 = "NVIDIA H100 80GB HBM3"
+H200 = "NVIDIA H200"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Which rows of one results file measure one setup. `step_rows` give seconds per
+    denoising step (their median) at their size and guidance; `poster_row` gives the fixed
+    part of a poster: its wall time minus its steps (prompt encoding, the VAE decode, and
+    for model offload the transformer's trips on and off the GPU)."""
+
+    file: str
+    step_rows: tuple[str, ...]
+    poster_row: str
+    note: str = ""
+
 
 @dataclass(frozen=True)
 class Measurement:
-    """Seconds per denoising step at the two measured sizes, plus the fixed parts of a
-    poster (prompt encoding, VAE decode)."""
-
     step_s: dict  # (width, height, cfg_on) -> seconds per step
-    encode_s: float
-    decode_s: float
+    fixed_s: float
+    peak_gib: float | None
     source: str
     note: str = ""
 
@@ -34,93 +53,86 @@ class Estimate:
     basis: str
 
 
-H100 = "NVIDIA H100 80GB HBM3"
-H200 = "NVIDIA H200"
-
 # Keyed by (GPU name as torch reports it, strategy name, compiled, fast mode).
-MEASURED: dict[tuple[str, str, bool, str], Measurement] = {
-    (H100, "resident", False, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.658, (1328, 1328, False): 0.334, (1664, 928, True): 0.573, (1664, 928, False): 0.295},
-        encode_s=0.06,
-        decode_s=0.67,
-        source="bench/results/gpu_speed_h100.jsonl (8-step runs; a whole 50-step 1328x1328 poster took 33.6 s)",
+SOURCES: dict[tuple[str, str, bool, str], Source] = {
+    (H100, "resident", False, "off"): Source(
+        "gpu_speed_h100.jsonl",
+        ("eager_1328_cfg4_50steps_full", "eager_1328x1328_cfg1", "eager_1664x928_cfg4", "eager_1664x928_cfg1"),
+        "eager_1328_cfg4_50steps_full",
     ),
-    (H100, "resident", True, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.524, (1328, 1328, False): 0.264, (1664, 928, True): 0.454, (1664, 928, False): 0.229},
-        encode_s=0.07,
-        decode_s=0.68,
-        source="bench/results/gpu_speed_h100.jsonl (whole 50-step posters: 27.0 s at 1328x1328, 23.8 s at 1664x928)",
+    (H100, "resident", True, "off"): Source(
+        "gpu_speed_h100.jsonl",
+        ("compiled_1328_cfg4_50steps_full", "compiled_1328x1328_cfg1", "compiled_1664x928_cfg4_50steps_full",
+         "compiled_1664x928_cfg1"),
+        "compiled_1328_cfg4_50steps_full",
     ),
-    (H100, "te_offload", False, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.649},
-        encode_s=0.69,
-        decode_s=0.99,
-        source="bench/results/gpu_memory_h100.jsonl (48 GiB cap, eager, 5-step run)",
+    (H100, "te_offload", False, "off"): Source(
+        "gpu_memory_h100.jsonl", ("mem_te_offload_cap48_1328_cfg4",), "mem_te_offload_cap48_1328_cfg4"
     ),
-    (H100, "group_offload", True, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.661},
-        encode_s=0.65,
-        decode_s=0.67,
-        source="bench/results/gpu_full_posters_brief_h100.jsonl (24 GiB cap, 29 of 60 blocks resident: "
-        "a whole 50-step poster took 33.8 s; 16 GiB cap, 16 resident: 34.6 s)",
-        note="measured with 16-29 resident blocks; more resident blocks are not slower",
+    (H100, "group_offload", True, "off"): Source(
+        "gpu_full_posters_brief_h100.jsonl",
+        ("mem_group_offload(16 resident)_cap16_compiled_1328_cfg4_50steps_full",),
+        "mem_group_offload(16 resident)_cap16_compiled_1328_cfg4_50steps_full",
+        note="measured with 16 resident blocks under a 16 GiB cap; more resident blocks are not slower",
     ),
-    (H100, "resident", True, "fp8"): Measurement(
-        step_s={(1328, 1328, True): 0.413},
-        encode_s=0.06,
-        decode_s=0.65,
-        source="bench/results/gpu_fp8_h100.jsonl (8-step run; first call 152 s for the compile)",
-        note="FP8 changes the output",
+    (H100, "resident", True, "fp8"): Source(
+        "gpu_fp8_h100.jsonl", ("fp8_compiled",), "fp8_compiled", note="FP8 changes the output"
     ),
-    (H100, "resident", True, "lightning"): Measurement(
-        step_s={(1328, 1328, False): 0.263},
-        encode_s=0.05,
-        decode_s=0.76,
-        source="bench/results/gpu_speed_h100.jsonl (random rank-16 LoRA fused; 8 steps took 3.16 s)",
-        note="few-step mode changes the output",
+    (H100, "resident", True, "lightning"): Source(
+        "gpu_speed_h100.jsonl", ("lightning_8steps",), "lightning_8steps", note="few-step mode changes the output"
     ),
-    # Measured on an H200 on 2026-11-26 (bench/results/gpu_*_h200.jsonl).
-    (H200, "resident", True, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.514, (1664, 928, True): 0.445},
-        encode_s=0.13,
-        decode_s=0.21,
-        source="bench/results/gpu_brief_startup_h200.jsonl (after the start-up warm-up: whole 50-step 1328x1328 "
-        "posters 26.1 s, a 20-step 1664x928 poster 9.3 s; untiled decode)",
+    (H200, "resident", True, "off"): Source(
+        "gpu_brief_startup_h200.jsonl",
+        ("second_poster_1328_cfg4_50steps", "first_wide_poster_after_warm_up_1664x928_cfg4_20steps"),
+        "second_poster_1328_cfg4_50steps",
     ),
-    (H200, "group_offload", True, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.648, (1328, 1328, False): 0.436},
-        encode_s=0.66,
-        decode_s=0.76,  # a middle value of the streamed runs' decodes (0.61-1.19 s)
-        source="bench/results/gpu_profile_cap16_h200.jsonl and gpu_memory_cap40_cap24_h200.jsonl (whole 50-step "
-        "posters: 34.2 s under a 16 GiB cap, 28.9 s under 40 GiB; 0.613 s/step under 24 GiB; CFG off 0.436 s/step)",
-        note="the 16 GiB figure; more resident blocks are faster",
+    (H200, "group_offload", True, "off"): Source(
+        "gpu_profile_cap16_h200.jsonl",
+        ("mem_group_offload(16 resident)_cap16_compiled_1328_cfg4_50steps_full",),
+        "mem_group_offload(16 resident)_cap16_compiled_1328_cfg4_50steps_full",
+        note="the 16 GiB cap figure; more resident blocks are faster",
     ),
-    (H200, "nf4", False, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.661},
-        encode_s=0.62,
-        decode_s=0.61,
-        source="bench/results/gpu_nf4_model_offload_h200.jsonl (16 GiB cap, 12.5 GiB peak, 5-step run)",
+    (H200, "nf4", False, "off"): Source(
+        "gpu_nf4_model_offload_h200.jsonl", ("nf4_cap16_1328_cfg4",), "nf4_cap16_1328_cfg4",
         note="NF4 changes the output",
     ),
-    (H200, "model_offload", False, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.633},
-        # Moving the 38 GiB transformer on (inside the first step) and off again (before
-        # the decode) costs more than the 50 steps' difference to resident.
-        encode_s=17.4,
-        decode_s=26.0,
-        source="bench/results/gpu_nf4_model_offload_h200.jsonl (48 GiB cap, 38.7 GiB peak; about 43 s per poster "
-        "moving the transformer on and off)",
-    ),
-    # Quoted from the shared GPU notes (H200, 1328x1328, 400-token prompt, CFG 4); not
-    # re-measured in this project.
-    (H200, "resident", False, "off"): Measurement(
-        step_s={(1328, 1328, True): 0.625}, encode_s=0.03, decode_s=0.60, source="shared GPU notes (H200), quoted"
-    ),
-    (H200, "resident", True, "fp8"): Measurement(
-        step_s={(1328, 1328, True): 0.408}, encode_s=0.03, decode_s=0.60, source="shared GPU notes (H200), quoted",
-        note="FP8 changes the output",
+    (H200, "model_offload", False, "off"): Source(
+        "gpu_nf4_model_offload_h200.jsonl", ("mem_model_offload_cap48_1328_cfg4",), "mem_model_offload_cap48_1328_cfg4",
     ),
 }
+
+
+@functools.cache
+def results_rows(file: str) -> dict[str, dict]:
+    """The rows of one results file by name (a later row of the same name wins, as a rerun)."""
+    rows = [json.loads(line) for line in (RESULTS_DIR / file).read_text().splitlines() if line.strip()]
+    return {row["name"]: row for row in rows}
+
+
+def result(file: str, name: str) -> dict:
+    try:
+        return results_rows(file)[name]
+    except KeyError:
+        raise KeyError(f"bench/results/{file} has no row named {name!r}") from None
+
+
+def measurement(key: tuple[str, str, bool, str]) -> Measurement | None:
+    source = SOURCES.get(key)
+    if source is None:
+        return None
+    step_s = {}
+    for name in source.step_rows:
+        row = result(source.file, name)
+        step_s[(row["width"], row["height"], row["cfg"] > 1)] = row["step_median_s"]
+    poster = result(source.file, source.poster_row)
+    fixed_s = poster["wall_s"] - poster["steps"] * poster["step_median_s"]
+    return Measurement(
+        step_s=step_s,
+        fixed_s=fixed_s,
+        peak_gib=poster.get("peak_gib"),
+        source=f"bench/results/{source.file} ({source.poster_row}: {poster['steps']} steps in {poster['wall_s']:.1f} s)",
+        note=source.note,
+    )
 
 
 def _card_key(gpu_name: str | None) -> str | None:
@@ -132,12 +144,12 @@ def _card_key(gpu_name: str | None) -> str | None:
     return None
 
 
-def _step_seconds(measurement: Measurement, width: int, height: int, cfg_on: bool) -> tuple[float, str] | None:
-    exact = measurement.step_s.get((width, height, cfg_on))
+def _step_seconds(measured: Measurement, width: int, height: int, cfg_on: bool) -> tuple[float, str] | None:
+    exact = measured.step_s.get((width, height, cfg_on))
     if exact is not None:
         return exact, "measured at this size"
     points = sorted(
-        (SIZE_TOKENS[(w, h)], seconds) for (w, h, cfg), seconds in measurement.step_s.items() if cfg == cfg_on
+        (SIZE_TOKENS[(w, h)], seconds) for (w, h, cfg), seconds in measured.step_s.items() if cfg == cfg_on
     )
     if not points:
         return None
@@ -166,15 +178,44 @@ def estimate_poster_seconds(
     card = _card_key(gpu_name)
     if card is None:
         return None
-    measurement = MEASURED.get((card, strategy, compiled, fast_mode))
-    if measurement is None:
+    measured = measurement((card, strategy, compiled, fast_mode))
+    if measured is None:
         return None
-    step = _step_seconds(measurement, width, height, true_cfg_scale > 1)
+    step = _step_seconds(measured, width, height, true_cfg_scale > 1)
     if step is None:
         return None
     step_s, how = step
-    seconds = measurement.encode_s + steps * step_s + measurement.decode_s
-    basis = f"{card}, {how}; {measurement.source}"
-    if measurement.note:
-        basis += f"; {measurement.note}"
+    seconds = measured.fixed_s + steps * step_s
+    basis = f"{card}, {how}; {measured.source}"
+    if measured.note:
+        basis += f"; {measured.note}"
     return Estimate(seconds=round(seconds, 1), basis=basis)
+
+
+@dataclass(frozen=True)
+class CompileFigures:
+    """What compile costs and saves, as the Settings page and the README say it."""
+
+    eager_poster_s: float  # a whole 50-step 1328x1328 poster, H100, eager
+    compiled_poster_s: float  # the same, compiled
+    first_call_s: float  # the compile's first-call cost, H100
+    new_size_s: float  # a recompile for a new size, H100
+    warm_up_s: float  # the worker's warm-up at start, H200
+    first_poster_after_warm_up_s: float  # H200
+    fp8_first_call_s: float  # FP8's compile, H100
+    fp8_step_saving: float  # 1 - fp8 s/step over compiled bf16 s/step, H100
+
+
+def compile_figures() -> CompileFigures:
+    speed, startup, fp8 = "gpu_speed_h100.jsonl", "gpu_brief_startup_h200.jsonl", "gpu_fp8_h100.jsonl"
+    compiled = result(speed, "compiled_1328_cfg4_50steps_full")
+    return CompileFigures(
+        eager_poster_s=result(speed, "eager_1328_cfg4_50steps_full")["wall_s"],
+        compiled_poster_s=compiled["wall_s"],
+        first_call_s=result(speed, "compile_first_call_cost")["seconds"],
+        new_size_s=result(speed, "compile_new_size_cost")["seconds"],
+        warm_up_s=result(startup, "warm_up_at_start")["seconds"],
+        first_poster_after_warm_up_s=result(startup, "first_poster_after_warm_up_1328_cfg4_50steps")["wall_s"],
+        fp8_first_call_s=result(fp8, "fp8_compiled_first_call")["wall_s"],
+        fp8_step_saving=1 - result(fp8, "fp8_compiled")["step_median_s"] / compiled["step_median_s"],
+    )

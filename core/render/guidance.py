@@ -48,7 +48,7 @@ class SplitTextAttnProcessor(QwenDoubleStreamAttnProcessor2_0):
         seq_txt = encoder_hidden_states.shape[1]
         head_dim = attn.inner_dim // attn.heads
 
-        # The projections, QK norms and RoPE are diffusers' (transformer_qwenimage.py).
+        # The projections, QK norms and RoPE are diffusers' (diffusers/models/transformers/transformer_qwenimage.py).
         img_query = attn.to_q(hidden_states).unflatten(-1, (-1, head_dim))
         img_key = attn.to_k(hidden_states).unflatten(-1, (-1, head_dim))
         img_value = attn.to_v(hidden_states).unflatten(-1, (-1, head_dim))

@@ -5,7 +5,7 @@ Qwen-Image-2512 is a 20.4B-parameter MMDiT (38 GiB in bf16) with a 7B text encod
 live in host memory and cross the PCIe link while the GPU works. `choose_strategy` is a pure
 function of the free and total GPU memory, the largest size the process will draw and the
 free host memory, so it is tested on CPU (tests/test_memory_strategy.py) and the UI can show
-its reasons. `core/render/engine.py` applies the result.
+its reasons. `core/render/pipeline.py` applies the result.
 
 The strategies, fastest first:
 

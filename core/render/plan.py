@@ -3,7 +3,7 @@
 Decided once, before the load, from the settings (core/settings.py, `PerformanceSettings`)
 and the GPU memory free now (core/render/memory.py). Compile is on by default on a GPU:
 measured on an H100 it takes a 1328x1328, 50-step poster from 33.6 s to 27.0 s and costs
-about 14 s once, paid by the worker's warm-up at start (core.render.engine.warm_up), so users
+about 14 s once, paid by the worker's warm-up at start (core.render.pipeline.warm_up), so users
 do not wait for it (BENCHMARKS.md).
 """
 
@@ -28,13 +28,19 @@ class PipelinePlan:
 
     @property
     def label(self) -> str:
-        """The same label the loaded pipeline reports (core.render.engine.PipelineSetup.label)."""
-        parts = [self.strategy.label if self.strategy is not None else self.device]
-        if self.compile:
-            parts.append("compiled")
-        if self.fast_mode != "off":
-            parts.append(self.fast_mode)
-        return "+".join(parts)
+        return pipeline_label(self.device, self.strategy, self.compile, self.fast_mode)
+
+
+def pipeline_label(device: str, strategy: Strategy | None, compiled: bool, fast_mode: str) -> str:
+    """Recorded in jobs.strategy and shown in the UI: the memory strategy (or the device
+    without one), then what changes speed or output. The plan and the loaded pipeline
+    (core.render.pipeline.PipelineSetup) both name themselves with this."""
+    parts = [strategy.label if strategy is not None else device]
+    if compiled:
+        parts.append("compiled")
+    if fast_mode != "off":
+        parts.append(fast_mode)
+    return "+".join(parts)
 
 
 def gpu_memory() -> tuple[int, int] | None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import psutil
 import torch
 
-GIB = 1024**3
+from core.render.memory import GIB
+
 
 
 @dataclass(frozen=True)

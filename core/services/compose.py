@@ -20,7 +20,8 @@ from core.prompt.builder import (
     clean_text,
     plan_sequence_length,
 )
-from core.render.engine import count_prompt_tokens
+from core.prompt.limits import TextTooLongError, check_lengths
+from core.render.generate import count_prompt_tokens
 from storage.db import Database
 from storage.jobs import NewJob, NewPrompt, enqueue
 
@@ -86,6 +87,11 @@ def validate(request: ComposeRequest) -> None:
     if request.seed is not None and not (0 <= request.seed <= MAX_SEED):
         raise ComposeError(f"The seed must be a whole number from 0 to {MAX_SEED}, or blank for a random one.")
     product = request.product
+    # Before any tokenizing: counting the tokens of a 5 MB description alone takes 20 s.
+    try:
+        check_lengths(product, request.tone, request.style_keywords, request.brief_text, request.negative_prompt)
+    except TextTooLongError as error:
+        raise ComposeError(str(error)) from None
     if not any(clean_text(x) for x in (product.name, product.description, product.offer)):
         raise ComposeError("Give the product a name, a description or an offer headline: the poster needs a subject.")
 

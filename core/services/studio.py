@@ -31,7 +31,8 @@ from core.brief.runtime import (
     run_brief,
     wants_brief_warm_up,
 )
-from core.render.engine import load_pipeline, load_tokenizer, warm_up
+from core.render.generate import load_tokenizer
+from core.render.pipeline import load_pipeline, warm_up
 from core.queue.runner import JobRunner
 from core.queue.sql import SqlJobQueue
 from core.services.textcheck import make_after_poster_hook

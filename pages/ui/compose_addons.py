@@ -17,7 +17,7 @@ from core.services.export import RecipeImportError, read_recipe
 from core.prompt.builder import BUILDER_VERSION, TONES
 from core.recipe import compose_prefill
 from storage.brand_kits import get_kit, list_kits
-from storage.gallery import brief_exists
+from storage.briefs import brief_exists
 from storage.lineage import job_made_poster
 
 logger = logging.getLogger(__name__)

@@ -1,72 +1,22 @@
-"""The Qwen-Image pipeline: loading, and one generation with progress and cancel.
+"""The Qwen-Image pipeline as this app loads it: components, placement on the GPU by a
+memory strategy (core/render/memory.py), regional compile and the opt-in fast modes (FP8,
+few-step Lightning), and the warm-up that pays the compile before a user waits.
 
-A diffusers pipeline is not thread-safe (the scheduler keeps state between steps), so this
-module is only ever driven by the one job worker (core/queue/runner.py) of a process.
+One generation with that pipeline is core/render/generate.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import logging
 import math
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import torch
-from PIL import Image
 
 from core.render.memory import Strategy, resident_block_indices
+from core.render.plan import pipeline_label
 from core.settings import FAST_MODES
-
-logger = logging.getLogger(__name__)
-
-# QwenImagePipeline wraps every prompt in this template and drops its first 34 tokens
-# (the system turn) before the transformer sees it. Counting tokens the same way gives the
-# number that `max_sequence_length` is compared against. tests/test_engine.py checks these
-# against the loaded pipeline, so a diffusers change cannot silently break the count.
-PROMPT_TEMPLATE = (
-    "<|im_start|>system\nDescribe the image by detailing the color, shape, size, texture, quantity, text, "
-    "spatial relationships of the objects and background:<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n"
-    "<|im_start|>assistant\n"
-)
-PROMPT_TEMPLATE_DROP_TOKENS = 34
-
-
-class GenerationCancelled(Exception):
-    pass
-
-
-class BadOutputError(RuntimeError):
-    """The pipeline produced NaNs or an all-black image; it must never be saved as a poster."""
-
-
-class GpuOutOfMemoryError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    prompt: str
-    negative_prompt: str
-    width: int
-    height: int
-    steps: int
-    true_cfg_scale: float
-    seed: int
-    max_sequence_length: int = 512
-
-
-@dataclass
-class GenerationResult:
-    image: Image.Image
-    seconds: float
-    step_seconds: list[float] = field(default_factory=list)
-    # encode_s, denoise_s, decode_s where they could be measured (CUDA events on GPU).
-    timings: dict = field(default_factory=dict)
 
 
 def pipeline_dtypes(device: str) -> dict:
@@ -95,7 +45,6 @@ LIGHTNING_SCHEDULER_CONFIG = {
     "use_exponential_sigmas": False,
     "use_karras_sigmas": False,
 }
-LIGHTNING_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -119,13 +68,7 @@ class PipelineSetup:
 
     @property
     def label(self) -> str:
-        """Recorded in jobs.strategy: the memory strategy, then what changes speed or output."""
-        parts = [self.strategy.label if self.strategy is not None else self.device]
-        if self.compiled:
-            parts.append("compiled")
-        if self.fast_mode != "off":
-            parts.append(self.fast_mode)
-        return "+".join(parts)
+        return pipeline_label(self.device, self.strategy, self.compiled, self.fast_mode)
 
 
 def setup_of(pipe) -> PipelineSetup:
@@ -220,7 +163,7 @@ PIPELINE_COMPONENTS = ("scheduler", "vae", "text_encoder", "tokenizer", "transfo
 
 def place_pipeline(pipe, device: str, strategy: Strategy | None) -> None:
     """Put each model where `strategy` says. Without a strategy, or off CUDA, everything
-    simply goes to `device` with VAE tiling on (the seed's behaviour)."""
+    simply goes to `device` with VAE tiling on (the original notebook's behaviour)."""
     if strategy is None or device != "cuda":
         pipe.to(device)
         pipe.vae.enable_tiling()
@@ -339,7 +282,7 @@ def quantize_fp8(transformer, keep_bf16: tuple[str, ...] = ()) -> None:
 def load_lightning_lora(pipe, lora_path: str | None) -> None:
     """Opt-in few-step mode (changes the output): a Lightning-style distillation LoRA from a
     local folder, fused into the transformer, with the scheduler it was distilled for.
-    Generations then use LIGHTNING_STEPS steps and true_cfg_scale 1 (no negative pass)."""
+    Generations then use LIGHTNING_STEPS (core/settings.py) steps and true_cfg_scale 1 (no negative pass)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     if not lora_path:
@@ -366,153 +309,12 @@ def warm_up(pipe, sizes=WARM_UP_SIZES, steps: int = 2) -> None:
     """Make a compiled pipeline's first calls before a user waits on them: a short run at
     each size, with guidance, so the prompt and the (shorter) negative prompt show the
     compiler two text lengths and two image sizes and it generalizes over both."""
+    # Here rather than at the top: core/render/generate.py reads the setup from this module.
+    from core.render.generate import GenerationRequest, generate
+
     for width, height in sizes:
         request = GenerationRequest(
             prompt=WARM_UP_PROMPT, negative_prompt=" ", width=width, height=height, steps=steps,
             true_cfg_scale=4.0, seed=0,
         )
         generate(pipe, request, check_output=False)
-
-
-def load_tokenizer(model: str):
-    """Only the pipeline's tokenizer, for counting prompt tokens before anything runs."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(model, subfolder="tokenizer")
-
-
-def count_prompt_tokens(tokenizer, prompt: str) -> int:
-    ids = tokenizer(PROMPT_TEMPLATE.format(prompt)).input_ids
-    return max(len(ids) - PROMPT_TEMPLATE_DROP_TOKENS, 0)
-
-
-def check_image_array(array: np.ndarray) -> None:
-    """Refuse outputs a user must never get as a 'poster'."""
-    if not np.isfinite(array).all():
-        raise BadOutputError(
-            "The model produced NaN values (a numerical overflow), so no poster was saved. "
-            "Try another seed; if it keeps happening, keep the VAE in fp32."
-        )
-    if float(array.max()) < 2.0 / 255.0:
-        raise BadOutputError("The model produced an all-black image, so no poster was saved. Try another seed.")
-
-
-def encode_prompts(pipe, request: GenerationRequest) -> dict:
-    """The prompt (and, with guidance, the negative prompt) through the pipeline's own
-    `encode_prompt`, once, before denoising. Doing it here rather than inside the pipeline
-    call gives the same embeddings, and lets batched guidance see both of them."""
-    device = pipe._execution_device
-
-    def encode(text: str):
-        embeds, mask = pipe.encode_prompt(prompt=text, device=device, max_sequence_length=request.max_sequence_length)
-        # encode_prompt drops an all-valid mask; hand the pipeline an explicit one (it drops
-        # it again) so it does not warn that the mask is missing.
-        if mask is None:
-            mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
-        return embeds, mask
-
-    with torch.no_grad():
-        embeds, mask = encode(request.prompt)
-        inputs = {"prompt_embeds": embeds, "prompt_embeds_mask": mask}
-        if request.true_cfg_scale > 1:
-            negative, negative_mask = encode(request.negative_prompt or " ")
-            inputs.update(negative_prompt_embeds=negative, negative_prompt_embeds_mask=negative_mask)
-    return inputs
-
-
-def generate(
-    pipe,
-    request: GenerationRequest,
-    on_step: Callable[[int, int], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    check_output: bool = True,
-) -> GenerationResult:
-    """Draw one poster. `on_step(step, total)` is called after every denoising step with
-    1-based step numbers; `should_cancel()` is polled at the same point. `check_output=False`
-    is for the benchmark only, whose random weights may well produce NaNs."""
-    # A CPU generator gives the same noise on every device, so a seed means the same start.
-    generator = torch.Generator(device="cpu").manual_seed(request.seed)
-    setup = setup_of(pipe)
-    on_cuda = setup.device == "cuda" and torch.cuda.is_available()
-    # Step times come from CUDA events: reading a host clock would either measure how fast
-    # kernels are queued, or need a synchronize every step that stalls the queue.
-    events: list = []
-    host_times: list[float] = []
-    last = time.perf_counter()
-
-    def callback(pipeline, step_index, timestep, callback_kwargs):
-        nonlocal last
-        if on_cuda:
-            event = torch.cuda.Event(enable_timing=True)
-            event.record()
-            events.append(event)
-        now = time.perf_counter()
-        host_times.append(now - last)
-        last = now
-        if on_step is not None:
-            on_step(step_index + 1, request.steps)
-        if should_cancel is not None and should_cancel():
-            # The pipeline checks this flag at the top of every remaining step.
-            pipeline._interrupt = True
-        return callback_kwargs
-
-    start = time.perf_counter()
-    timings: dict = {}
-    try:
-        inputs = encode_prompts(pipe, request)
-        if on_cuda:
-            torch.cuda.synchronize()
-            begin = torch.cuda.Event(enable_timing=True)
-            begin.record()
-            events.append(begin)
-        timings["encode_s"] = time.perf_counter() - start
-        last = time.perf_counter()
-        guidance = contextlib.nullcontext()
-        if setup.batched_cfg and request.true_cfg_scale > 1:
-            from core.render.guidance import BatchedGuidance
-
-            guidance = BatchedGuidance(
-                pipe.transformer,
-                inputs["negative_prompt_embeds"],
-                inputs["negative_prompt_embeds_mask"],
-                split_attention=setup.split_attention,
-            )
-        with guidance:
-            output = pipe(
-                **inputs,
-                true_cfg_scale=request.true_cfg_scale,
-                width=request.width,
-                height=request.height,
-                num_inference_steps=request.steps,
-                generator=generator,
-                max_sequence_length=request.max_sequence_length,
-                callback_on_step_end=callback,
-                output_type="np",
-            )
-    except torch.OutOfMemoryError as error:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        raise GpuOutOfMemoryError(
-            f"The GPU ran out of memory at {request.width}x{request.height} with the "
-            f"{setup.label} strategy. Pick the preset's draft size, make fewer variants at once, close other "
-            "GPU programs, or set STUDIO_STRATEGY to a strategy that keeps less on the GPU."
-        ) from error
-    seconds = time.perf_counter() - start
-
-    if pipe.interrupt:
-        raise GenerationCancelled()
-
-    if on_cuda and len(events) > 1:
-        # output_type="np" already copied the image to the host, so every event is done.
-        begin, steps = events[0], events[1:]
-        marks = [begin, *steps]
-        step_seconds = [marks[i].elapsed_time(marks[i + 1]) / 1000 for i in range(len(steps))]
-        timings["denoise_s"] = sum(step_seconds)
-        timings["decode_s"] = max(seconds - timings["encode_s"] - timings["denoise_s"], 0.0)
-    else:
-        step_seconds = host_times
-    array = output.images[0]
-    if check_output:
-        check_image_array(array)
-    image = Image.fromarray((np.nan_to_num(np.clip(array, 0.0, 1.0)) * 255).round().astype("uint8"))
-    return GenerationResult(image=image, seconds=seconds, step_seconds=step_seconds, timings=timings)

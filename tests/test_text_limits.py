@@ -1,0 +1,135 @@
+"""Text length limits (core/prompt/limits.py): absurd input is refused before any tokenizing."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core.prompt import limits
+from core.prompt.brand import BrandKitError, validate_kit
+from core.prompt.builder import ProductFields
+from core.prompt.limits import TextTooLongError, check_lengths
+from core.render.generate import load_tokenizer
+from core.services.compose import ComposeError, ComposeRequest, prepare, submit
+from storage.db import open_database
+from storage.models import Job
+
+PRODUCT = ProductFields(name="Aurora Headphones", offer="SUMMER SALE", price="$19.99", cta="Shop now")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(demo_models_dir):
+    return load_tokenizer(str(demo_models_dir / "qwen-image-demo"))
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(f"sqlite:///{tmp_path / 'studio.db'}")
+    yield database
+    database.dispose()
+
+
+def compose_like_the_page(db, request, tokenizer) -> str | None:
+    """What pages/compose.py does on Generate: prepare, and submit only what prepared."""
+    try:
+        recipe = prepare(request, tokenizer)
+    except ComposeError as problem:
+        return str(problem)
+    submit(db, request, recipe, "demo/qwen-image-demo", True)
+    return None
+
+
+def job_count(db) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count(Job.id)))
+
+
+def test_five_megabyte_description_is_refused_at_once_and_nothing_is_queued(db, tokenizer):
+    request = ComposeRequest(product=replace(PRODUCT, description="noise cancelling " * 300_000), steps=2)
+    assert len(request.product.description) > 5_000_000
+    start = time.perf_counter()
+    message = compose_like_the_page(db, request, tokenizer)
+    elapsed = time.perf_counter() - start
+    length = len(request.product.description)
+    assert message == f"Description: {length:,} characters, over the limit of 2,000. Shorten it."
+    assert elapsed < 0.5
+    assert job_count(db) == 0
+
+
+def test_a_short_description_is_queued(db, tokenizer):
+    product = replace(PRODUCT, description="Over-ear, noise cancelling, matte black")
+    assert compose_like_the_page(db, ComposeRequest(product=product, steps=2), tokenizer) is None
+    assert job_count(db) == 1
+
+
+def test_text_at_its_limits_passes():
+    product = ProductFields(
+        name="n" * limits.MAX_NAME_CHARS,
+        description="d" * limits.MAX_DESCRIPTION_CHARS,
+        offer="o" * limits.MAX_SHORT_CHARS,
+        price="p" * limits.MAX_SHORT_CHARS,
+        cta="c" * limits.MAX_SHORT_CHARS,
+        benefits=("b" * limits.MAX_BENEFIT_CHARS,) * limits.MAX_BENEFITS,
+    )
+    check_lengths(
+        product,
+        tone="Premium",
+        style="s" * limits.MAX_STYLE_CHARS,
+        brief="b" * limits.MAX_BRIEF_CHARS,
+        negative="n" * limits.MAX_NEGATIVE_CHARS,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"product": replace(PRODUCT, name="n" * 201)}, "Product name: 201 characters, over the limit of 200. Shorten it."),
+        ({"product": replace(PRODUCT, cta="c" * 201)}, "CTA text: 201 characters, over the limit of 200. Shorten it."),
+        ({"product": replace(PRODUCT, benefits=("b",) * 11)}, "Benefits: 11 lines, over the limit of 10. Keep the ones that matter most."),
+        ({"product": replace(PRODUCT, benefits=("ok", "b" * 121))}, "Benefit 2: 121 characters, over the limit of 120. Shorten it."),
+        ({"style": "s" * 401}, "Style keywords: 401 characters, over the limit of 400. Shorten it."),
+        ({"brief": "b" * 4_001}, "Brief text: 4,001 characters, over the limit of 4,000. Shorten it."),
+        ({"negative": "n" * 2_001}, "Negative prompt: 2,001 characters, over the limit of 2,000. Shorten it."),
+    ],
+)
+def test_each_field_over_its_limit_is_named(change, message):
+    arguments = {"product": PRODUCT, "tone": "Premium", "style": "", "brief": "", "negative": " ", **change}
+    with pytest.raises(TextTooLongError) as raised:
+        check_lengths(**arguments)
+    assert str(raised.value) == message
+
+
+def test_brand_kit_uses_the_same_limits():
+    with pytest.raises(BrandKitError, match="Tagline: 201 characters, over the limit of 200"):
+        validate_kit("Aurora", "Ocean #0A4D8C", tagline="t" * 201)
+    start = time.perf_counter()
+    with pytest.raises(BrandKitError, match="Colours: 5,600,000 characters"):
+        validate_kit("Aurora", "Ocean #0A4D8C\n" * 400_000)
+    assert time.perf_counter() - start < 0.5
+    kit = validate_kit("Aurora", "Ocean #0A4D8C", tagline="t" * 200, style_keywords="s" * 400)
+    assert kit.tagline == "t" * 200
+
+
+def test_compose_widgets_stop_at_the_same_limits(app_studio):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "Home.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/compose.py").run()
+    assert not at.exception, at.exception
+    expected = {
+        "compose_name": limits.MAX_NAME_CHARS,
+        "compose_description": limits.MAX_DESCRIPTION_CHARS,
+        "compose_offer": limits.MAX_SHORT_CHARS,
+        "compose_price": limits.MAX_SHORT_CHARS,
+        "compose_cta": limits.MAX_SHORT_CHARS,
+        "compose_benefits": limits.MAX_BENEFITS_TEXT_CHARS,
+        "compose_style": limits.MAX_STYLE_CHARS,
+        "compose_negative": limits.MAX_NEGATIVE_CHARS,
+    }
+    widgets = {w.key: w for w in [*at.text_input, *at.text_area]}
+    assert {key: widgets[key].proto.max_chars for key in expected} == expected
