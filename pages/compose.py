@@ -283,8 +283,9 @@ def batch_checks_pending() -> bool:
 
 
 # Poll only while something is queued, running or being checked; the fragment reruns alone,
-# not the form.
+# not the form. Every 2 s, not 1: each poll is Python work in the server that an embedded
+# worker waits behind (BENCHMARKS.md, "Watching a job").
 active = bool(studio.queue.active_job_ids()) or batch_checks_pending()
 st.session_state.compose_polling = active
 with right:
-    st.fragment(run_every=1.0 if active else None)(render_jobs)()
+    st.fragment(run_every=2.0 if active else None)(render_jobs)()

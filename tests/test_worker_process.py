@@ -125,7 +125,7 @@ def test_an_external_worker_process_draws_a_batch_from_the_app_each_poster_once(
         assert not at.exception, at.exception
 
         # A bound, not a wait: a demo job takes seconds on an idle 2-core box, minutes on a busy one.
-        wait_until_finished(db, timeout=900)
+        wait_until_finished(db, timeout=1800)
         with db.reader() as session:
             jobs = session.scalars(select(Job).order_by(Job.id)).all()
             posters = session.scalars(select(Poster)).all()
