@@ -10,6 +10,7 @@ from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, Compo
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
 from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
 from core.brief.sections import compact_brief
+from core.recipe import CFG_RANGE, STEPS_RANGE
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from storage import jobs as job_rows
@@ -117,8 +118,8 @@ with left:
 
     with st.expander("Advanced"):
         c1, c2 = st.columns(2)
-        c1.number_input("Steps", min_value=1, max_value=150, step=1, key="compose_steps")
-        c2.number_input("true_cfg_scale", min_value=1.0, max_value=20.0, step=0.5, key="compose_cfg")
+        c1.number_input("Steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1], step=1, key="compose_steps")
+        c2.number_input("true_cfg_scale", min_value=CFG_RANGE[0], max_value=CFG_RANGE[1], step=0.5, key="compose_cfg")
         c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
         c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants")
         c1.checkbox(
@@ -201,8 +202,7 @@ with right:
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
-            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo,
-                                strategy=studio.plan.label)
+            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
         except Exception:
             logger.exception("could not queue the jobs")
             st.error("The jobs could not be queued (database error). Nothing was stored; see the server log and try again.")
@@ -211,6 +211,7 @@ with right:
             st.session_state.compose_batch = submission.job_ids
             st.session_state.compose_group = submission.variant_group
             st.session_state.pop("compose_parent_job_id", None)
+            st.session_state.pop("compose_notes", None)
             st.toast(f"Queued {len(submission.job_ids)} variant(s): seeds {', '.join(map(str, submission.seeds))}")
 
 

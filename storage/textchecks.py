@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import QUEUED, Job, Poster, Prompt, utcnow
+from storage.recipes import job_row, recipe_of
 
 # How many earlier checks a poster row remembers when a new one replaces its result.
 HISTORY_LIMIT = 10
@@ -80,25 +81,16 @@ def enqueue_best_of_follow_up(db: Database, job_id: int) -> int | None:
         if perfect or still_queued or len(in_set) >= job.best_of_max:
             return None
         last = max(in_set, key=lambda other: other.variant_index)
-        follow_up = Job(
-            prompt_id=job.prompt_id,
-            preset_key=job.preset_key,
-            draft_size=job.draft_size,
-            width=job.width,
-            height=job.height,
-            steps=job.steps,
-            true_cfg_scale=job.true_cfg_scale,
-            seed=(last.seed + 1) % (2**31),
-            model_id=job.model_id,
-            demo_models=job.demo_models,
-            strategy=job.strategy,
+        # The follow-up draws the same stored recipe with the next seed: built by the same
+        # mapping as every other job, so no recipe field can be left to a column default.
+        recipe = recipe_of(session.get(Prompt, job.prompt_id), job)
+        follow_up = job_row(
+            replace(recipe, seed=(last.seed + 1) % (2**31)),
+            job.prompt_id,
             parent_job_id=job.parent_job_id,
             best_of_max=job.best_of_max,
             variant_group=job.variant_group,
             variant_index=last.variant_index + 1,
-            status=QUEUED,
-            progress_total=job.steps,
-            timings={},
         )
         session.add(follow_up)
         session.flush()

@@ -29,6 +29,7 @@ from core.render.engine import (
     generate,
     setup_of,
 )
+from core.recipe import Recipe
 from storage import jobs as job_rows
 from storage.db import Database
 from storage.files import ImageStore
@@ -54,6 +55,20 @@ def is_worker_alive(worker_id: str) -> bool:
         with _LIVE_LOCK:
             return worker_id in _LIVE_WORKERS
     return psutil.pid_exists(pid)
+
+
+def generation_request(recipe: Recipe) -> GenerationRequest:
+    """What the engine draws for a recipe: the one place recipe fields become pipeline arguments."""
+    return GenerationRequest(
+        prompt=recipe.prompt,
+        negative_prompt=recipe.negative_prompt,
+        width=recipe.width,
+        height=recipe.height,
+        steps=recipe.steps,
+        true_cfg_scale=recipe.true_cfg_scale,
+        seed=recipe.seed,
+        max_sequence_length=recipe.max_sequence_length,
+    )
 
 
 # Called with the poster id, the image and the claimed job after a poster is saved (the
@@ -184,7 +199,7 @@ class JobRunner:
             job_rows.fail(
                 self.db,
                 claimed.id,
-                f"Could not load the image model {claimed.model_id!r}: {error}. "
+                f"Could not load the image model {claimed.recipe.model_id!r}: {error}. "
                 "Check STUDIO_IMAGE_MODEL (a hub id with network access, or a local folder), "
                 "or set STUDIO_DEMO=1 to try the studio on demo models.",
             )
@@ -196,16 +211,7 @@ class JobRunner:
             nonlocal cancel_requested
             cancel_requested = job_rows.record_progress(self.db, claimed.id, step, total)
 
-        request = GenerationRequest(
-            prompt=claimed.prompt,
-            negative_prompt=claimed.negative_prompt,
-            width=claimed.width,
-            height=claimed.height,
-            steps=claimed.steps,
-            true_cfg_scale=claimed.true_cfg_scale,
-            seed=claimed.seed,
-            max_sequence_length=claimed.max_sequence_length,
-        )
+        request = generation_request(claimed.recipe)
         timings: dict = {}
         try:
             if job_rows.is_cancel_requested(self.db, claimed.id):

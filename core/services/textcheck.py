@@ -57,7 +57,7 @@ def make_after_poster_hook(db: Database, wake_worker=None):
     set queue its next seed when no poster of the set is fully correct yet."""
 
     def after_poster(poster_id, image, claimed) -> None:
-        check_and_record(db, poster_id, image, claimed.exact_strings)
+        check_and_record(db, poster_id, image, claimed.recipe.exact_strings)
         follow_up = textchecks.enqueue_best_of_follow_up(db, claimed.id)
         if follow_up is not None:
             logger.info("best-of-N: job %s queued after job %s", follow_up, claimed.id)
