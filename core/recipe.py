@@ -17,7 +17,7 @@ import difflib
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from core.prompt.builder import LANGUAGES, TONES
+from core.prompt.builder import CUSTOM_NEGATIVE, LANGUAGES, NEGATIVE_PROMPTS, TONES
 from core.prompt.presets import PRESETS
 
 RECIPE_FORMAT = "qwen-poster-studio/recipe"
@@ -100,6 +100,11 @@ class Recipe:
     seed: int = _spec("Seed", (int,), range=(0, MAX_SEED))
     model_id: str = _spec("Model", (str,))
     demo_models: bool = _spec("Demo models", (bool,))
+    # Which named negative prompt was picked; recipes and rows from before it say "custom".
+    negative_preset: str = _spec(
+        "Negative prompt preset", (str,), choices=(*NEGATIVE_PROMPTS, CUSTOM_NEGATIVE), default=CUSTOM_NEGATIVE,
+        value=lambda r: NEGATIVE_PROMPTS[r.negative_preset][0] if r.negative_preset in NEGATIVE_PROMPTS else "typed by hand",
+    )
     # what the prompt builder made of it
     negative_prompt: str = _spec("Negative prompt", (str,), long=True)
     prompt: str = _spec("Final prompt", (str,), long=True)

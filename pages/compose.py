@@ -8,7 +8,16 @@ import streamlit as st
 
 from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
-from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
+from core.prompt.builder import (
+    CUSTOM_NEGATIVE,
+    DEFAULT_NEGATIVE_PROMPT,
+    LANGUAGES,
+    NEGATIVE_PROMPTS,
+    TONES,
+    ProductFields,
+    PromptTooLongError,
+    split_benefits,
+)
 from core.brief.sections import compact_brief
 from core.recipe import CFG_RANGE, STEPS_RANGE
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
@@ -48,6 +57,7 @@ DEFAULTS = {
     "compose_until_correct": False,
     "compose_best_of": 4,
     "compose_negative": DEFAULT_NEGATIVE_PROMPT,
+    "compose_negative_preset": "default",
     "compose_brand_kit": None,  # a brand kit id; applying one fills defaults and the block below
     "compose_brand_block": "",
 }
@@ -56,6 +66,19 @@ persistent_form("compose", DEFAULTS)
 st.title("Compose a poster")
 rerun_notice()
 recipe_import_section(studio)
+
+
+
+def _use_negative_preset() -> None:
+    preset = st.session_state.compose_negative_preset
+    if preset in NEGATIVE_PROMPTS:
+        st.session_state.compose_negative = NEGATIVE_PROMPTS[preset][1]
+
+
+def _negative_typed() -> None:
+    # Edited text is no longer the named prompt, so the recipe must not claim it is.
+    st.session_state.compose_negative_preset = CUSTOM_NEGATIVE
+
 
 left, right = st.columns([3, 2], gap="large")
 
@@ -130,7 +153,14 @@ with left:
         )
         c2.number_input("…up to this many tries", min_value=2, max_value=MAX_BEST_OF, step=1, key="compose_best_of",
                         disabled=not st.session_state.compose_until_correct)
-        st.text_area("Negative prompt", key="compose_negative", height=80)
+        st.selectbox(
+            "Negative prompt preset",
+            [*NEGATIVE_PROMPTS, CUSTOM_NEGATIVE],
+            format_func=lambda k: NEGATIVE_PROMPTS[k][0] if k in NEGATIVE_PROMPTS else "Custom (typed below)",
+            key="compose_negative_preset",
+            on_change=_use_negative_preset,
+        )
+        st.text_area("Negative prompt", key="compose_negative", height=80, on_change=_negative_typed)
         if studio.models.demo:
             st.caption("Demo models on CPU take about 0.5 s a step at draft size; the output is noise either way.")
 
@@ -172,6 +202,7 @@ def read_request() -> ComposeRequest:
         variants=int(state.compose_variants),
         best_of_max=int(state.compose_best_of) if state.compose_until_correct else None,
         negative_prompt=state.compose_negative,
+        negative_preset=state.compose_negative_preset,
         parent_job_id=state.get("compose_parent_job_id"),
         brand_block=state.compose_brand_block,
         brand_kit_id=state.compose_brand_kit,

@@ -99,6 +99,7 @@ class Prompt(Base):
     brand_block: Mapped[str] = mapped_column(Text, default="")
     prompt: Mapped[str] = mapped_column(Text)
     negative_prompt: Mapped[str] = mapped_column(Text)
+    negative_preset: Mapped[str] = mapped_column(String(32), default="custom")  # a named negative prompt, or custom
     exact_strings: Mapped[list] = mapped_column(JSON, default=list)  # [{"role": ..., "text": ...}]
     token_count: Mapped[int] = mapped_column(Integer)
     max_sequence_length: Mapped[int] = mapped_column(Integer)

@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from core.prompt.brand import BrandKitSpec
-from core.prompt.builder import ProductFields
+from core.prompt.builder import NEGATIVE_PROMPTS, ProductFields
 from core.recipe import Provenance, Recipe, diff_recipes, recipe_to_dict
 from core.services.compose import ComposeRequest, prepare, recipe_for, submit
 from core.services.export import (
@@ -61,7 +61,7 @@ def test_every_recipe_field_survives_compose_worker_export_import_and_rerun(stud
                                   benefits=["40-hour battery", "Hi-Res"], show_name=False),
             tone="Tech", style_keywords="glass, neon", language="zh", preset_key="instagram_story", draft_size=True,
             brief_text="Launch week", brand_block="Aurora house style", brand_kit_id=kit_id, steps=3,
-            true_cfg_scale=5.5, seed=77, negative_prompt="blurry",
+            true_cfg_scale=5.5, seed=77, negative_prompt=NEGATIVE_PROMPTS["official"][1], negative_preset="official",
         )
         prepared = prepare(request, studio.tokenizer)
         expected = recipe_for(request, prepared, studio.models.image_model_id, studio.models.demo, 77)
@@ -227,3 +227,20 @@ def test_a_png_naming_another_posters_job_is_recalled_without_a_parent(app_studi
     stranger = recipe_to_dict(one.recipe, Provenance(poster_id=999, job_id=999, sha256="0" * 64))
     recall = recall_recipe(db, _with_recipe(stranger))
     assert recall.parent_job_id is None and any("not in this studio" in n for n in recall.notes)
+
+
+def test_the_negative_prompt_preset_is_picked_in_compose_and_recalled(app_studio):
+    at = new_app()
+    at.switch_page("pages/compose.py").run()
+    at.selectbox(key="compose_negative_preset").set_value("official").run()
+    assert at.text_area(key="compose_negative").value == NEGATIVE_PROMPTS["official"][1]
+    at.text_area(key="compose_negative").set_value("blurry, watermark").run()
+    assert at.selectbox(key="compose_negative_preset").value == "custom"  # edited text is no longer the named one
+
+    poster_id, _ = add_poster(app_studio.db, app_studio.store)
+    detail = get_poster(app_studio.db, poster_id)
+    assert detail.recipe.negative_preset == "custom"  # rows written without a choice
+    png = _with_recipe(recipe_to_dict(replace(detail.recipe, negative_preset="none", negative_prompt=" ")))
+    at.file_uploader(key="compose_import").set_value(("none.png", png, "image/png")).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="compose_negative_preset").value == "none"

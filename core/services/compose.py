@@ -53,6 +53,7 @@ class ComposeRequest:
     seed: int | None = None  # None: a random seed per variant, always recorded
     variants: int = 1
     negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
+    negative_preset: str = "default"  # core.prompt.builder.NEGATIVE_PROMPTS, or "custom"
     parent_job_id: int | None = None
     # "Generate until all text is correct (max N)": start with one seed and let the worker
     # add seeds until a poster's OCR check is perfect or N are made. None: a plain batch.

@@ -102,6 +102,7 @@ RECIPE_WIDGETS = {
     "compose_seed": lambda r: str(r.seed),
     "compose_variants": lambda r: 1,
     "compose_negative": lambda r: r.negative_prompt,
+    "compose_negative_preset": lambda r: r.negative_preset,
 }
 
 
