@@ -130,7 +130,6 @@ class Job(Base):
     seed: Mapped[int] = mapped_column(Integer)
     model_id: Mapped[str] = mapped_column(String(512))
     demo_models: Mapped[bool] = mapped_column(Boolean, default=False)
-    strategy: Mapped[str] = mapped_column(String(64), default="resident")
 
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     progress_step: Mapped[int] = mapped_column(Integer, default=0)
