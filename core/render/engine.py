@@ -119,7 +119,7 @@ class PipelineSetup:
 
     @property
     def label(self) -> str:
-        """Recorded in jobs.strategy: the memory strategy, then what changes speed or output."""
+        """Recorded in the job's timings ("strategy"): the memory strategy, then what changes speed or output."""
         parts = [self.strategy.label if self.strategy is not None else self.device]
         if self.compiled:
             parts.append("compiled")
