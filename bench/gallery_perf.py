@@ -122,7 +122,7 @@ def fill(data_dir: Path, posters: int, seed: int = 20261126) -> dict:
             jobs.append(dict(
                 id=job_id, prompt_id=prompt_id, preset_key=preset_key, draft_size=True, width=w, height=h, steps=40,
                 true_cfg_scale=4.0, seed=rng.randrange(2**31), model_id="Qwen/Qwen-Image-2512", demo_models=False,
-                strategy="resident", status="failed" if failed else "done", progress_step=40, progress_total=40,
+                status="failed" if failed else "done", progress_step=40, progress_total=40,
                 cancel_requested=False, error="out of GPU memory" if failed else None, timings={"total_s": 31.5},
                 parent_job_id=None, variant_group=group, variant_index=variant, created_at=created,
                 finished_at=created + timedelta(seconds=32),

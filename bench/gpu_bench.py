@@ -521,16 +521,17 @@ def write_random_lora(transformer, folder: str, rank: int) -> None:
 
 def sqlite_progress_writer(folder: str):
     """The job runner's per-step call (`storage.jobs.record_progress`) on a fresh SQLite DB."""
+    from core.recipe import Recipe, product_of
     from storage import jobs as job_rows
     from storage.db import open_database
 
     db = open_database(f"sqlite:///{folder}/bench.db")
-    prompt = job_rows.NewPrompt(product={"name": "bench"}, tone="", style_keywords="", language="en", brief_id=None,
-                                brief_text="", brand_kit_id=None, prompt="bench", negative_prompt=" ",
-                                exact_strings=[], token_count=1, max_sequence_length=512, builder_version="bench")
-    job = job_rows.NewJob(preset_key="instagram_post", draft_size=False, width=1328, height=1328, steps=50,
-                          true_cfg_scale=4.0, seed=0, model_id="bench", demo_models=False)
-    _, job_ids, _ = job_rows.enqueue(db, prompt, [job])
+    recipe = Recipe(product=product_of({"name": "bench"}), tone="Bold", style_keywords="", language="en", brief_id=None,
+                    brief_text="", brand_kit_id=None, brand_block="", preset_key="instagram_post", draft_size=False,
+                    width=1328, height=1328, steps=50, true_cfg_scale=4.0, seed=0, model_id="bench", demo_models=False,
+                    negative_prompt=" ", prompt="bench", exact_strings=[], token_count=1, max_sequence_length=512,
+                    builder_version="bench")
+    _, job_ids, _ = job_rows.enqueue(db, recipe, [0])
 
     def on_step(step, total):
         job_rows.record_progress(db, job_ids[0], step, total)

@@ -1,62 +1,125 @@
 """A poster's recipe: everything needed to draw it again, as one plain object.
 
-The recipe is what the gallery compares field by field, what an exported PNG carries as
-JSON, what a PNG import brings back into Compose, and what a rerun queues again. It is read
-from the database rows (storage.gallery.PosterDetail) and never from a browser session.
+One `Recipe` travels the whole way: Compose builds it, storage/recipes.py writes it to the
+prompt and job rows and reads it back, the worker draws from it, an exported PNG carries
+it as JSON, a PNG import brings it back into Compose, a rerun queues a copy of it, and the
+compare table lists it. Where it came from (ids, lineage, the strategy the worker used,
+timings) is a separate `Provenance`: not needed to redraw, and never compared.
+
+Each field declares, in its metadata, its label, its JSON type, and its allowed range or
+choices, so the JSON check, the compare rows and the gallery's table are all read off the
+dataclass: a new field is covered by adding it here (plus its column), nowhere else.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
+from core.prompt.builder import CUSTOM_NEGATIVE, LANGUAGES, NEGATIVE_PROMPTS, TONES
 from core.prompt.presets import PRESETS
-from core.prompt.builder import LANGUAGES, TONES
 
 RECIPE_FORMAT = "qwen-poster-studio/recipe"
 RECIPE_VERSION = 1
 PRODUCT_KEYS = ("name", "description", "offer", "price", "cta", "benefits", "show_name")
+
+# The limits Compose offers and every recalled recipe must keep to (pages/compose.py reads
+# its widget bounds from here too).
+STEPS_RANGE = (1, 150)
+CFG_RANGE = (1.0, 20.0)
+MAX_SEED = 2**31 - 1
+SIZE_RANGE = (16, 4096)  # pixels; every preset is well inside
+SEQUENCE_RANGE = (1, 1024)  # the text encoder's hard limit (core/prompt/builder.py)
 
 
 class RecipeError(ValueError):
     """A recipe (from a PNG or a file) that cannot be used; the message says why."""
 
 
-@dataclass(frozen=True)
+def _text(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " · ".join(_text(v.get("text") if isinstance(v, dict) else v) for v in value) or "—"
+    return str(value)
+
+
+def _spec(label: str, json: tuple, *, rows=None, value=None, range=None, choices=None, long=False,
+          shown_in=None, **default):
+    """A recipe field: `label` names it in the compare and gallery tables, `json` is the
+    types its JSON may have, `range` (low, high) or `choices` what it may hold. `rows`
+    overrides the one row (label, value-of-recipe) the tables show for it; `shown_in` names
+    the field whose row shows this one too; `long` text the gallery shows in a box of its
+    own rather than in its table."""
+    metadata = {"label": label, "json": json, "range": range, "choices": choices, "rows": rows, "value": value,
+                "long": long, "shown_in": shown_in}
+    return field(metadata=metadata, **default)
+
+
+def _product_rows():
+    def part(key):
+        return lambda r: r.product.get(key)
+
+    return (
+        ("Product name", part("name")),
+        ("Description", part("description")),
+        ("Offer headline", part("offer")),
+        ("Price", part("price")),
+        ("CTA", part("cta")),
+        ("Benefits", lambda r: " · ".join(r.product.get("benefits") or [])),
+        ("Show name", part("show_name")),
+    )
+
+
+def _preset_label(key: str) -> str:
+    preset = PRESETS.get(key)
+    return f"{preset.label} ({preset.aspect})" if preset else key
+
+
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
-    # what was asked for
-    product: dict  # name, description, offer, price, cta, benefits (list), show_name
-    tone: str
-    style_keywords: str
-    language: str
-    brief_id: int | None
-    brief_text: str
-    brand_kit_id: int | None
-    brand_block: str
+    # Field order is the order a designer reads a poster: what it says, how it looks, how
+    # it was drawn. The tables list the fields in this order.
+    product: dict = _spec("Product", (dict,), rows=_product_rows())
+    tone: str = _spec("Tone", (str,), choices=TONES)
+    style_keywords: str = _spec("Style keywords", (str,))
+    language: str = _spec("Language", (str,), choices=LANGUAGES, value=lambda r: LANGUAGES.get(r.language, r.language))
+    brief_id: int | None = _spec("Saved brief", (int, type(None)), value=lambda r: None if r.brief_id is None else f"#{r.brief_id}")
+    brief_text: str = _spec("Brief", (str,), long=True)
+    brand_kit_id: int | None = _spec("Brand kit", (int, type(None)), value=lambda r: None if r.brand_kit_id is None else f"#{r.brand_kit_id}")
+    brand_block: str = _spec("Brand block", (str,), long=True)
+    preset_key: str = _spec("Preset", (str,), choices=PRESETS, value=lambda r: _preset_label(r.preset_key))
+    draft_size: bool = _spec("Draft size", (bool,))
+    width: int = _spec("Size", (int,), range=SIZE_RANGE, value=lambda r: f"{r.width}×{r.height}")
+    height: int = _spec("Height", (int,), range=SIZE_RANGE, shown_in="width")
+    steps: int = _spec("Steps", (int,), range=STEPS_RANGE)
+    true_cfg_scale: float = _spec("true_cfg_scale", (int, float), range=CFG_RANGE)
+    seed: int = _spec("Seed", (int,), range=(0, MAX_SEED))
+    model_id: str = _spec("Model", (str,))
+    demo_models: bool = _spec("Demo models", (bool,))
+    # Which named negative prompt was picked; recipes and rows from before it say "custom".
+    negative_preset: str = _spec(
+        "Negative prompt preset", (str,), choices=(*NEGATIVE_PROMPTS, CUSTOM_NEGATIVE), default=CUSTOM_NEGATIVE,
+        value=lambda r: NEGATIVE_PROMPTS[r.negative_preset][0] if r.negative_preset in NEGATIVE_PROMPTS else "typed by hand",
+    )
     # what the prompt builder made of it
-    prompt: str
-    negative_prompt: str
-    exact_strings: list
-    token_count: int
-    max_sequence_length: int
-    builder_version: str
-    # how it was drawn
-    preset_key: str
-    draft_size: bool
-    width: int
-    height: int
-    steps: int
-    true_cfg_scale: float
-    seed: int
-    model_id: str
-    demo_models: bool
-    strategy: str = "resident"
+    negative_prompt: str = _spec("Negative prompt", (str,), long=True)
+    prompt: str = _spec("Final prompt", (str,), long=True)
+    exact_strings: list = _spec("Exact text", (list,))
+    token_count: int = _spec(
+        "Tokens", (int,), range=(0, SEQUENCE_RANGE[1]),
+        value=lambda r: f"{r.token_count} (max_sequence_length {r.max_sequence_length})",
+    )
+    max_sequence_length: int = _spec("max_sequence_length", (int,), range=SEQUENCE_RANGE, shown_in="token_count")
+    builder_version: str = _spec("Prompt builder", (str,))
 
 
 @dataclass(frozen=True)
-class RecipeSource:
-    """Where a recipe came from. Not needed to redraw; kept for lineage and provenance."""
+class Provenance:
+    """Where a recipe came from. Not needed to redraw; kept for lineage and the record."""
 
     poster_id: int | None = None
     job_id: int | None = None
@@ -64,91 +127,95 @@ class RecipeSource:
     variant_group: str = ""
     variant_index: int = 0
     sha256: str = ""
-    brand_kit_name: str | None = None
+    brand_kit_name: str | None = None  # None when no kit was used, or it was deleted since
+    strategy: str = ""  # how the worker actually ran the pipeline (memory strategy, compile, fast mode)
+    timings: dict = field(default_factory=dict)
 
 
-def recipe_from_detail(detail) -> Recipe:
-    """The recipe of a stored poster (a storage.gallery.PosterDetail)."""
-    product = {key: detail.product.get(key, "") for key in PRODUCT_KEYS}
-    product["benefits"] = list(detail.product.get("benefits") or [])
-    product["show_name"] = bool(detail.product.get("show_name", True))
-    return Recipe(
-        product=product,
-        tone=detail.tone,
-        style_keywords=detail.style_keywords,
-        language=detail.language,
-        brief_id=detail.brief_id,
-        brief_text=detail.brief_text,
-        brand_kit_id=detail.brand_kit_id,
-        brand_block=detail.brand_block,
-        prompt=detail.prompt,
-        negative_prompt=detail.negative_prompt,
-        exact_strings=[dict(s) for s in detail.exact_strings],
-        token_count=detail.token_count,
-        max_sequence_length=detail.max_sequence_length,
-        builder_version=detail.builder_version,
-        preset_key=detail.preset_key,
-        draft_size=detail.draft_size,
-        width=detail.width,
-        height=detail.height,
-        steps=detail.steps,
-        true_cfg_scale=detail.true_cfg_scale,
-        seed=detail.seed,
-        model_id=detail.model_id,
-        demo_models=detail.demo_models,
-        strategy=detail.strategy,
-    )
+def product_of(product: dict) -> dict:
+    """A product dict with every key, in the one shape recipes hold."""
+    full = {key: product.get(key, "") for key in PRODUCT_KEYS}
+    full["benefits"] = list(product.get("benefits") or [])
+    full["show_name"] = bool(product.get("show_name", True))
+    return full
 
 
-def source_from_detail(detail) -> RecipeSource:
-    return RecipeSource(
-        poster_id=detail.id,
-        job_id=detail.job_id,
-        parent_job_id=detail.parent_job_id,
-        variant_group=detail.variant_group,
-        variant_index=detail.variant_index,
-        sha256=detail.sha256,
-        brand_kit_name=detail.brand_kit_name,
-    )
-
-
-def recipe_to_dict(recipe: Recipe, source: RecipeSource | None = None) -> dict:
+def recipe_to_dict(recipe: Recipe, provenance: Provenance | None = None) -> dict:
     data = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "recipe": asdict(recipe)}
-    if source is not None:
-        data["source"] = asdict(source)
+    if provenance is not None:
+        data["provenance"] = asdict(provenance)
     return data
 
 
-# Expected JSON types of each recipe field, for a clear message when one is wrong.
-_TYPES: dict[str, tuple[type, ...]] = {
-    "product": (dict,),
-    "tone": (str,),
-    "style_keywords": (str,),
-    "language": (str,),
-    "brief_id": (int, type(None)),
-    "brief_text": (str,),
-    "brand_kit_id": (int, type(None)),
-    "brand_block": (str,),
-    "prompt": (str,),
-    "negative_prompt": (str,),
-    "exact_strings": (list,),
-    "token_count": (int,),
-    "max_sequence_length": (int,),
-    "builder_version": (str,),
-    "preset_key": (str,),
-    "draft_size": (bool,),
-    "width": (int,),
-    "height": (int,),
-    "steps": (int,),
-    "true_cfg_scale": (int, float),
-    "seed": (int,),
-    "model_id": (str,),
-    "demo_models": (bool,),
-    "strategy": (str,),
-}
+def _has_default(f) -> bool:
+    return f.default is not MISSING or f.default_factory is not MISSING
 
 
-def recipe_from_dict(data) -> tuple[Recipe, RecipeSource]:
+def _number_text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check_value(name: str, value) -> None:
+    """Raise RecipeError when `value` is not what field `name` may hold: its JSON type,
+    its range, its choices. Compose and the PNG import both use it."""
+    meta = next(f for f in fields(Recipe) if f.name == name).metadata
+    types = meta["json"]
+    # In Python, True is an int too; a boolean where a number belongs is still wrong.
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        raise RecipeError(f"The recipe's {name!r} has the wrong type ({type(value).__name__}).")
+    if meta["range"] is not None and value is not None:
+        low, high = meta["range"]
+        if not low <= value <= high:
+            raise RecipeError(
+                f"{meta['label']} must be from {_number_text(low)} to {_number_text(high)}; "
+                f"this recipe has {_number_text(value)}."
+            )
+    if meta["choices"] is not None and value not in meta["choices"]:
+        raise RecipeError(
+            f"The recipe's {meta['label'].lower()} {value!r} is not one this studio offers "
+            f"({', '.join(meta['choices'])})."
+        )
+
+
+def _check_product(product: dict) -> dict:
+    unknown = [key for key in product if key not in PRODUCT_KEYS]
+    if unknown:
+        raise RecipeError(f"The recipe's product has fields this studio does not know: {', '.join(unknown)}.")
+    for key in ("name", "description", "offer", "price", "cta"):
+        if not isinstance(product.get(key, ""), str):
+            raise RecipeError(f"The recipe's product {key!r} must be text.")
+    benefits = product.get("benefits", [])
+    if not isinstance(benefits, list) or not all(isinstance(b, str) for b in benefits):
+        raise RecipeError("The recipe's product benefits must be a list of text lines.")
+    if not isinstance(product.get("show_name", True), bool):
+        raise RecipeError("The recipe's product 'show_name' must be true or false.")
+    return product_of(product)
+
+
+def _check_exact_strings(items: list) -> list:
+    if not all(isinstance(s, dict) and isinstance(s.get("role"), str) and isinstance(s.get("text"), str) for s in items):
+        raise RecipeError("The recipe's exact text must be a list of {role, text} entries.")
+    return [{"role": s["role"], "text": s["text"]} for s in items]
+
+
+def _provenance(raw) -> Provenance:
+    """Provenance is only a claim: anything malformed becomes an empty one, never an error."""
+    if not isinstance(raw, dict):
+        return Provenance()
+    expected = {"poster_id": (int, type(None)), "job_id": (int, type(None)), "parent_job_id": (int, type(None)),
+                "variant_group": (str,), "variant_index": (int,), "sha256": (str,),
+                "brand_kit_name": (str, type(None)), "strategy": (str,), "timings": (dict,)}
+    values = {}
+    for name, types in expected.items():
+        if name in raw:
+            value = raw[name]
+            if isinstance(value, bool) or not isinstance(value, types):
+                return Provenance()
+            values[name] = value
+    return Provenance(**values)
+
+
+def recipe_from_dict(data) -> tuple[Recipe, Provenance]:
     """Check and read a recipe written by `recipe_to_dict`. Raises RecipeError naming the
     first problem, so 'broken' is never silently half-imported."""
     if not isinstance(data, dict) or data.get("format") != RECIPE_FORMAT:
@@ -162,115 +229,66 @@ def recipe_from_dict(data) -> tuple[Recipe, RecipeSource]:
     body = data.get("recipe")
     if not isinstance(body, dict):
         raise RecipeError("The recipe's 'recipe' section is missing.")
-    missing = [f.name for f in fields(Recipe) if f.name not in body and f.name != "strategy"]
+    missing = [f.name for f in fields(Recipe) if f.name not in body and not _has_default(f)]
     if missing:
         raise RecipeError(f"The recipe is incomplete: it lacks {', '.join(missing)}.")
-    for name, types in _TYPES.items():
-        value = body.get(name, "resident" if name == "strategy" else None)
-        # In Python, True is an int too; a boolean where a number belongs is still wrong.
-        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-            raise RecipeError(f"The recipe's {name!r} has the wrong type ({type(value).__name__}).")
-    product = body["product"]
-    unknown_product = [key for key in product if key not in PRODUCT_KEYS]
-    if unknown_product:
-        raise RecipeError(f"The recipe's product has fields this studio does not know: {', '.join(unknown_product)}.")
-    for key in ("name", "description", "offer", "price", "cta"):
-        if not isinstance(product.get(key, ""), str):
-            raise RecipeError(f"The recipe's product {key!r} must be text.")
-    benefits = product.get("benefits", [])
-    if not isinstance(benefits, list) or not all(isinstance(b, str) for b in benefits):
-        raise RecipeError("The recipe's product benefits must be a list of text lines.")
-    if not isinstance(product.get("show_name", True), bool):
-        raise RecipeError("The recipe's product 'show_name' must be true or false.")
-    if body["tone"] not in TONES:
-        raise RecipeError(f"The recipe's tone {body['tone']!r} is not one this studio offers ({', '.join(TONES)}).")
-    if body["language"] not in LANGUAGES:
-        raise RecipeError(f"The recipe's language {body['language']!r} is not one of {', '.join(LANGUAGES)}.")
-    if body["preset_key"] not in PRESETS:
-        raise RecipeError(f"The recipe's platform preset {body['preset_key']!r} is not one this studio has.")
-
-    values = {f.name: body[f.name] for f in fields(Recipe) if f.name in body}
-    values["product"] = {
-        "name": "", "description": "", "offer": "", "price": "", "cta": "", "benefits": [], "show_name": True,
-        **product,
-    }
+    values = {}
+    for f in fields(Recipe):
+        if f.name in body:
+            check_value(f.name, body[f.name])
+            values[f.name] = body[f.name]
+    values["product"] = _check_product(values["product"])
+    values["exact_strings"] = _check_exact_strings(values["exact_strings"])
     recipe = Recipe(**values)
 
-    raw_source = data.get("source")
-    source = RecipeSource()
-    if isinstance(raw_source, dict):
-        try:
-            source = RecipeSource(**{f.name: raw_source[f.name] for f in fields(RecipeSource) if f.name in raw_source})
-        except TypeError:
-            source = RecipeSource()  # provenance only: a damaged source never blocks the recipe
-    return recipe, source
+    # Recipes exported before provenance had its own section wrote it as "source", and the
+    # strategy inside the recipe itself.
+    provenance = _provenance(data.get("provenance", data.get("source")))
+    if not provenance.strategy and isinstance(body.get("strategy"), str):
+        provenance = Provenance(**{**provenance.__dict__, "strategy": body["strategy"]})
+    return recipe, provenance
 
 
-# -- comparing ---------------------------------------------------------------------------
+# -- showing and comparing ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class DiffRow:
+    fields: tuple[str, ...]  # the Recipe fields the row shows
     label: str
     values: list[str]
     differs: bool
 
 
-def _text(value) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+def _rows_of(f) -> tuple:
+    meta = f.metadata
+    if meta["shown_in"] is not None:
+        return ()
+    if meta["rows"] is not None:
+        return meta["rows"]
+    return ((meta["label"], meta["value"] or (lambda r, name=f.name: getattr(r, name))),)
 
 
-def _preset(recipe: Recipe) -> str:
-    preset = PRESETS.get(recipe.preset_key)
-    label = f"{preset.label} ({preset.aspect})" if preset else recipe.preset_key
-    return label + (" · draft size" if recipe.draft_size else "")
-
-
-def _brief(recipe: Recipe) -> str:
-    if recipe.brief_id is not None:
-        return f"#{recipe.brief_id}: {recipe.brief_text}"
-    return recipe.brief_text
-
-
-# Every recipe field, in the order a designer reads a poster: what it says, how it looks,
-# how it was drawn. Each is (label, value as text).
-DIFF_FIELDS = [
-    ("Product name", lambda r: r.product.get("name")),
-    ("Description", lambda r: r.product.get("description")),
-    ("Offer headline", lambda r: r.product.get("offer")),
-    ("Price", lambda r: r.product.get("price")),
-    ("CTA", lambda r: r.product.get("cta")),
-    ("Benefits", lambda r: " · ".join(r.product.get("benefits") or [])),
-    ("Show name", lambda r: r.product.get("show_name")),
-    ("Tone", lambda r: r.tone),
-    ("Style keywords", lambda r: r.style_keywords),
-    ("Language", lambda r: LANGUAGES.get(r.language, r.language)),
-    ("Brief", _brief),
-    ("Brand kit", lambda r: r.brand_kit_id),
-    ("Brand block", lambda r: r.brand_block),
-    ("Preset", _preset),
-    ("Size", lambda r: f"{r.width}×{r.height}"),
-    ("Steps", lambda r: r.steps),
-    ("true_cfg_scale", lambda r: r.true_cfg_scale),
-    ("Seed", lambda r: r.seed),
-    ("Model", lambda r: r.model_id),
-    ("Negative prompt", lambda r: r.negative_prompt),
-    ("Final prompt", lambda r: r.prompt),
-    ("Tokens", lambda r: f"{r.token_count} (max_sequence_length {r.max_sequence_length})"),
-    ("Prompt builder", lambda r: r.builder_version),
-]
+def describe(recipe: Recipe, long: bool = True) -> list[tuple[str, str]]:
+    """(label, value as text) for the fields of one recipe, long texts too unless asked
+    not to: the gallery's recipe table."""
+    return [
+        (label, _text(read(recipe)))
+        for f in fields(Recipe)
+        if long or not f.metadata["long"]
+        for label, read in _rows_of(f)
+    ]
 
 
 def diff_recipes(recipes: list[Recipe]) -> list[DiffRow]:
-    """One row per recipe field with each poster's value; `differs` when any two differ."""
+    """One row per recipe field (a product has several) with each poster's value;
+    `differs` when any two differ."""
     rows = []
-    for label, read in DIFF_FIELDS:
-        values = [_text(read(recipe)) for recipe in recipes]
-        rows.append(DiffRow(label=label, values=values, differs=len(set(values)) > 1))
+    for f in fields(Recipe):
+        shown = (f.name, *(g.name for g in fields(Recipe) if g.metadata["shown_in"] == f.name))
+        for label, read in _rows_of(f):
+            values = [_text(read(recipe)) for recipe in recipes]
+            rows.append(DiffRow(fields=shown, label=label, values=values, differs=len(set(values)) > 1))
     return rows
 
 
@@ -303,50 +321,16 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
 # -- back into Compose -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ComposePrefill:
-    """The Compose form's widget values for a recipe, plus what the user should be told."""
-
-    values: dict
-    notes: list[str] = field(default_factory=list)
-
-
-def compose_prefill(recipe: Recipe, current_builder: str, brief_exists: bool, kit_exists: bool) -> ComposePrefill:
-    """Compose's widget keys (pages/compose.py DEFAULTS) filled from a recipe."""
-    product = recipe.product
+def recall_notes(recipe: Recipe, current_builder: str, brief_exists: bool, kit_exists: bool) -> list[str]:
+    """What the user should know when a recipe refills Compose on this studio."""
     notes: list[str] = []
-    values = {
-        "compose_name": product.get("name", ""),
-        "compose_description": product.get("description", ""),
-        "compose_offer": product.get("offer", ""),
-        "compose_price": product.get("price", ""),
-        "compose_cta": product.get("cta", ""),
-        "compose_benefits": "\n".join(product.get("benefits") or []),
-        "compose_show_name": bool(product.get("show_name", True)),
-        "compose_tone": recipe.tone,
-        "compose_style": recipe.style_keywords,
-        "compose_language": recipe.language,
-        "compose_brief": recipe.brief_text,
-        "compose_brief_id": recipe.brief_id if brief_exists else None,
-        "compose_brand_kit": recipe.brand_kit_id if kit_exists else None,
-        "compose_brand_block": recipe.brand_block,
-        "compose_preset": recipe.preset_key,
-        "compose_draft_size": recipe.draft_size,
-        "compose_steps": recipe.steps,
-        "compose_cfg": float(recipe.true_cfg_scale),
-        "compose_seed": str(recipe.seed),
-        "compose_variants": 1,
-        "compose_negative": recipe.negative_prompt,
-    }
     if recipe.brief_id is not None and not brief_exists:
         notes.append(f"Brief #{recipe.brief_id} is not in this studio; its text was put in the brief box instead.")
     if recipe.brand_kit_id is not None and not kit_exists:
-        notes.append(
-            f"Brand kit #{recipe.brand_kit_id} is not in this studio; its brand block was kept as text."
-        )
+        notes.append(f"Brand kit #{recipe.brand_kit_id} is not in this studio; its brand block was kept as text.")
     if recipe.builder_version != current_builder:
         notes.append(
             f"This recipe was built by {recipe.builder_version}; the current builder is {current_builder}, "
             "so the prompt may be worded differently."
         )
-    return ComposePrefill(values=values, notes=notes)
+    return notes

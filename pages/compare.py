@@ -8,7 +8,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from core.recipe import diff_recipes, recipe_from_detail, word_diff
+from core.recipe import diff_recipes, word_diff
 from pages.ui.compare_tray import MAX_COMPARE, selected
 from pages.ui.review import review_form, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
@@ -88,13 +88,13 @@ columns = st.columns(spec, gap=None)[::2]
 for column, detail in zip(columns, details):
     with column:
         st.image(str(studio.store.absolute(detail.path)), width="stretch")
-        st.markdown(f"**#{detail.id}** · seed {detail.seed} · {detail.width}×{detail.height}")
+        st.markdown(f"**#{detail.id}** · seed {detail.recipe.seed} · {detail.width}×{detail.height}")
         st.caption(summary_line(review_summaries[detail.id]))
         st.page_link("pages/gallery.py", label="Open", query_params={"poster": str(detail.id)}, icon=":material/open_in_new:")
 st.caption("All drawn at one scale: a poster twice as wide in pixels is shown twice as wide.")
 
 # -- every recipe field --
-recipes = [recipe_from_detail(d) for d in details]
+recipes = [d.recipe for d in details]
 rows = diff_recipes(recipes)
 differing = [r for r in rows if r.differs]
 st.subheader("Recipe")
@@ -120,10 +120,10 @@ st.table(table.style.apply(lambda row: [HIGHLIGHT if row["Differs"] else "" for 
 st.subheader("Final prompts, word by word")
 base = details[0]
 for other in details[1:]:
-    same = other.prompt == base.prompt
+    same = other.recipe.prompt == base.recipe.prompt
     st.markdown(f"**#{other.id} against #{base.id}**" + (" · identical" if same else ""))
     if not same:
-        st.html(word_diff_html(base.prompt, other.prompt))
+        st.html(word_diff_html(base.recipe.prompt, other.recipe.prompt))
 st.caption("Struck out in red: words only in the first poster's prompt. Green: words only in the other's.")
 
 # -- review them here --
@@ -132,5 +132,5 @@ reviewer = reviewer_box("compare")
 columns = st.columns(len(details))
 for column, detail in zip(columns, details):
     with column:
-        st.markdown(f"**#{detail.id}** · seed {detail.seed}")
+        st.markdown(f"**#{detail.id}** · seed {detail.recipe.seed}")
         review_form(studio.db, detail.id, reviewer, "compare")

@@ -9,8 +9,18 @@ import streamlit as st
 from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
 from core.prompt import limits
-from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
+from core.prompt.builder import (
+    CUSTOM_NEGATIVE,
+    DEFAULT_NEGATIVE_PROMPT,
+    LANGUAGES,
+    NEGATIVE_PROMPTS,
+    TONES,
+    ProductFields,
+    PromptTooLongError,
+    split_benefits,
+)
 from core.brief.sections import compact_brief
+from core.recipe import CFG_RANGE, STEPS_RANGE
 from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
@@ -47,6 +57,7 @@ DEFAULTS = {
     "compose_until_correct": False,
     "compose_best_of": 4,
     "compose_negative": DEFAULT_NEGATIVE_PROMPT,
+    "compose_negative_preset": "default",
     "compose_brand_kit": None,  # a brand kit id; applying one fills defaults and the block below
     "compose_brand_block": "",
 }
@@ -55,6 +66,19 @@ persistent_form("compose", DEFAULTS)
 st.title("Compose a poster")
 rerun_notice()
 recipe_import_section(studio)
+
+
+
+def _use_negative_preset() -> None:
+    preset = st.session_state.compose_negative_preset
+    if preset in NEGATIVE_PROMPTS:
+        st.session_state.compose_negative = NEGATIVE_PROMPTS[preset][1]
+
+
+def _negative_typed() -> None:
+    # Edited text is no longer the named prompt, so the recipe must not claim it is.
+    st.session_state.compose_negative_preset = CUSTOM_NEGATIVE
+
 
 left, right = st.columns([3, 2], gap="large")
 
@@ -117,8 +141,8 @@ with left:
 
     with st.expander("Advanced"):
         c1, c2 = st.columns(2)
-        c1.number_input("Steps", min_value=1, max_value=150, step=1, key="compose_steps")
-        c2.number_input("true_cfg_scale", min_value=1.0, max_value=20.0, step=0.5, key="compose_cfg")
+        c1.number_input("Steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1], step=1, key="compose_steps")
+        c2.number_input("true_cfg_scale", min_value=CFG_RANGE[0], max_value=CFG_RANGE[1], step=0.5, key="compose_cfg")
         c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
         c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants")
         c1.checkbox(
@@ -129,7 +153,14 @@ with left:
         )
         c2.number_input("…up to this many tries", min_value=2, max_value=MAX_BEST_OF, step=1, key="compose_best_of",
                         disabled=not st.session_state.compose_until_correct)
-        st.text_area("Negative prompt", key="compose_negative", max_chars=limits.MAX_NEGATIVE_CHARS, height=80)
+        st.selectbox(
+            "Negative prompt preset",
+            [*NEGATIVE_PROMPTS, CUSTOM_NEGATIVE],
+            format_func=lambda k: NEGATIVE_PROMPTS[k][0] if k in NEGATIVE_PROMPTS else "Custom (typed below)",
+            key="compose_negative_preset",
+            on_change=_use_negative_preset,
+        )
+        st.text_area("Negative prompt", key="compose_negative", max_chars=limits.MAX_NEGATIVE_CHARS, height=80, on_change=_negative_typed)
         if studio.models.demo:
             st.caption("Demo models on CPU take about 0.5 s a step at draft size; the output is noise either way.")
 
@@ -171,6 +202,7 @@ def read_request() -> ComposeRequest:
         variants=int(state.compose_variants),
         best_of_max=int(state.compose_best_of) if state.compose_until_correct else None,
         negative_prompt=state.compose_negative,
+        negative_preset=state.compose_negative_preset,
         parent_job_id=state.get("compose_parent_job_id"),
         brand_block=state.compose_brand_block,
         brand_kit_id=state.compose_brand_kit,
@@ -201,8 +233,7 @@ with right:
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
-            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo,
-                                strategy=studio.plan.label)
+            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
         except Exception:
             logger.exception("could not queue the jobs")
             st.error("The jobs could not be queued (database error). Nothing was stored; see the server log and try again.")
@@ -211,6 +242,7 @@ with right:
             st.session_state.compose_batch = submission.job_ids
             st.session_state.compose_group = submission.variant_group
             st.session_state.pop("compose_parent_job_id", None)
+            st.session_state.pop("compose_notes", None)
             st.toast(f"Queued {len(submission.job_ids)} variant(s): seeds {', '.join(map(str, submission.seeds))}")
 
 

@@ -14,17 +14,16 @@ from core.services.compose import MAX_VARIANTS
 from core.services.textcheck import backfill, recheck_poster
 from core.services.export import FORMATS, MAX_ZIP_POSTERS, SIZE_MODES, ExportOptions, export_file_name, export_poster, zip_posters
 from core.prompt.presets import PRESETS
-from core.prompt.builder import BUILDER_VERSION, LANGUAGES
-from core.recipe import compose_prefill, recipe_from_detail
-from core.services.reruns import RerunError, rerun_exact, rerun_new_seeds
+from core.prompt.builder import LANGUAGES
+from core.recipe import describe
+from core.services.reruns import RerunError, compose_notes, rerun_exact, rerun_new_seeds
 from core.services.reviews import VERDICTS
+from pages.ui.compose_addons import fill_compose
 from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell, thumb_path
 from pages.ui.text_badges import render_text_check
-from storage.brand_kits import get_kit
-from storage.briefs import brief_exists
 from storage.gallery import (
     count_posters,
     GalleryFilter,
@@ -320,47 +319,32 @@ def show_set(group: str) -> None:
 
 def recipe_section(detail) -> None:
     st.subheader("Recipe")
-    preset = PRESETS.get(detail.preset_key)
-    if detail.brand_kit_id is None:
-        kit = "—"
-    else:
-        kit = f"{detail.brand_kit_name} (#{detail.brand_kit_id})" if detail.brand_kit_name else f"#{detail.brand_kit_id} (deleted)"
-    rows = {
-        "Preset": f"{preset.label if preset else detail.preset_key}{' (draft size)' if detail.draft_size else ''}",
-        "Size": f"{detail.width}×{detail.height}",
-        "Steps": detail.steps,
-        "true_cfg_scale": detail.true_cfg_scale,
-        "Seed": detail.seed,
-        "Model": detail.model_id,
-        "Tone": detail.tone,
-        "Style keywords": detail.style_keywords or "—",
-        "Language": LANGUAGES.get(detail.language, detail.language),
-        "Brand kit": kit,
-        "Tokens": f"{detail.token_count} (max_sequence_length {detail.max_sequence_length})",
-        "Prompt builder": detail.builder_version,
-        "Variant": f"{detail.variant_index + 1} of set {detail.variant_group}",
-        "Text score": f"{detail.text_score:.0%}" if detail.text_score is not None else "—",
-    }
-    for key, value in detail.timings.items():
-        rows[f"Time: {key}"] = value
+    recipe, provenance = detail.recipe, detail.provenance
+    rows = dict(describe(recipe, long=False))
+    if recipe.brand_kit_id is not None:
+        rows["Brand kit"] = f"{provenance.brand_kit_name} (#{recipe.brand_kit_id})" if provenance.brand_kit_name else f"#{recipe.brand_kit_id} (deleted)"
+    rows["Variant"] = f"{provenance.variant_index + 1} of set {provenance.variant_group}"
+    rows["Text score"] = f"{detail.text_score:.0%}" if detail.text_score is not None else "—"
+    for key, value in provenance.timings.items():
+        rows[f"Time: {key}" if key != "strategy" else "Ran as"] = value
     st.table({"field": list(rows), "value": [plain(str(v)) for v in rows.values()]})
     st.markdown("**Prompt**")
-    st.code(detail.prompt, language=None, wrap_lines=True)
+    st.code(recipe.prompt, language=None, wrap_lines=True)
     st.markdown("**Negative prompt**")
-    st.code(detail.negative_prompt, language=None, wrap_lines=True)
-    if detail.brand_block:
-        st.caption(f"Brand block: {detail.brand_block}")
+    st.code(recipe.negative_prompt, language=None, wrap_lines=True)
+    if recipe.brand_block:
+        st.caption(f"Brand block: {recipe.brand_block}")
     if detail.brief_sections:
-        with st.expander(f"Brief #{detail.brief_id} used", expanded=True):
+        with st.expander(f"Brief #{recipe.brief_id} used", expanded=True):
             for key, text in detail.brief_sections.items():
                 if text:
                     st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n\n{text}")
-            st.page_link("pages/brief.py", label=f"Open brief #{detail.brief_id}", query_params={"brief": str(detail.brief_id)})
-    elif detail.brief_text:
+            st.page_link("pages/brief.py", label=f"Open brief #{recipe.brief_id}", query_params={"brief": str(recipe.brief_id)})
+    elif recipe.brief_text:
         with st.expander("Brief used"):
-            st.write(detail.brief_text)
+            st.write(recipe.brief_text)
     with st.expander("Product fields (JSON)"):
-        st.code(json.dumps(detail.product, ensure_ascii=False, indent=2), language="json")
+        st.code(json.dumps(recipe.product, ensure_ascii=False, indent=2), language="json")
 
 
 def export_section(detail) -> None:
@@ -368,13 +352,13 @@ def export_section(detail) -> None:
     st.download_button(
         "Download PNG",
         data=lambda: export_poster(studio.db, studio.store, detail.id, original)[1],
-        file_name=export_file_name(detail.id, detail.seed, (detail.width, detail.height), "png"),
+        file_name=export_file_name(detail.id, detail.recipe.seed, (detail.width, detail.height), "png"),
         mime="image/png",
         key="detail_download_png",
         on_click="ignore",
         help="The original image, with the full recipe embedded: drop it on Compose to recall it.",
     )
-    preset = PRESETS.get(detail.preset_key)
+    preset = PRESETS.get(detail.recipe.preset_key)
     with st.expander("Export: format, quality, exact platform size"):
         fmt = st.radio("Format", list(FORMATS), format_func=lambda f: FORMATS[f][0], horizontal=True, key="export_format")
         quality = st.slider("Quality (JPEG, WebP)", 50, 100, 92, key="export_quality", disabled=fmt == "png")
@@ -392,7 +376,7 @@ def export_section(detail) -> None:
         st.download_button(
             f"Download {FORMATS[fmt][0].split(' ')[0]} {size[0]}×{size[1]}",
             data=lambda: export_poster(studio.db, studio.store, detail.id, options)[1],
-            file_name=export_file_name(detail.id, detail.seed, size, fmt),
+            file_name=export_file_name(detail.id, detail.recipe.seed, size, fmt),
             mime=FORMATS[fmt][2],
             key="detail_download_export",
             on_click="ignore",
@@ -403,14 +387,7 @@ def export_section(detail) -> None:
 
 def edit_and_rerun(detail) -> None:
     """Fill Compose's widgets from the recipe and go there; its next queue records the parent."""
-    kit_exists = detail.brand_kit_id is not None and get_kit(studio.db, detail.brand_kit_id) is not None
-    has_brief = detail.brief_id is not None and brief_exists(studio.db, detail.brief_id)
-    prefill = compose_prefill(recipe_from_detail(detail), BUILDER_VERSION, has_brief, kit_exists)
-    for key, value in prefill.values.items():
-        st.session_state[key] = value
-    st.session_state.compose_parent_job_id = detail.job_id
-    st.session_state.compose_parent_poster_id = detail.id
-    st.session_state.compose_notes = prefill.notes
+    fill_compose(detail.recipe, compose_notes(studio.db, detail.recipe), detail.provenance.job_id, detail.id)
     st.session_state.pop("compose_batch", None)
     st.switch_page("pages/compose.py")
 
@@ -468,7 +445,7 @@ def _node(node: LineageNode, key: str) -> None:
 
 def lineage_section(detail) -> None:
     st.subheader("Lineage")
-    tree = lineage(studio.db, detail.job_id)
+    tree = lineage(studio.db, detail.provenance.job_id)
     if tree is None:
         return
     if not tree.ancestors and not tree.children:
@@ -519,11 +496,11 @@ def show_detail(poster_id: int) -> None:
         back_to_grid()
         st.rerun()
     if c2.button("Open its variant set", key="detail_open_set"):
-        open_set(detail.variant_group)
+        open_set(detail.provenance.variant_group)
         st.rerun()
-    name = detail.product.get("name") or "Untitled"
-    st.header(f"{name} · seed {detail.seed}")
-    if detail.demo_models:
+    name = detail.recipe.product.get("name") or "Untitled"
+    st.header(f"{name} · seed {detail.recipe.seed}")
+    if detail.recipe.demo_models:
         st.caption("Made with the demo models: the image is noise.")
     tray()
     image_col, recipe_col = st.columns([3, 2], gap="large")
@@ -539,7 +516,7 @@ def show_detail(poster_id: int) -> None:
         recipe_section(detail)
 
     rerun_section(detail)
-    tree = lineage(studio.db, detail.job_id)
+    tree = lineage(studio.db, detail.provenance.job_id)
     active = tree is not None and any(n.status in ACTIVE_STATUSES for n in tree.children)
     st.session_state.lineage_polling = active
     # Poll only while a rerun is queued or running; the fragment reruns alone, not the page.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, exists, func, or_, select
 
+from core.recipe import Provenance, Recipe
 from storage.db import Database
 from storage.files import ImageStore
 from storage.models import BrandKit, Brief, Job, Poster, Prompt, Review
+from storage.recipes import provenance_of, recipe_of
 from storage.reviews import standing_review_ids
 
 # Verdicts that keep a poster off the shortlist while any reviewer's standing review says so.
@@ -57,45 +59,20 @@ class PosterCard:
 
 @dataclass(frozen=True)
 class PosterDetail:
+    """A drawn poster: its file, its recipe, and where it came from."""
+
     id: int
-    job_id: int
     path: str
     thumb_path: str
     sha256: str
-    width: int
+    width: int  # of the stored PNG
     height: int
     created_at: datetime
     text_check: dict | None
-    # the whole recipe
-    product: dict
-    tone: str
-    style_keywords: str
-    language: str
-    prompt: str
-    negative_prompt: str
-    exact_strings: list
-    token_count: int
-    max_sequence_length: int
-    builder_version: str
-    brief_id: int | None
-    brief_text: str
-    brand_kit_id: int | None
-    brand_block: str
-    preset_key: str
-    draft_size: bool
-    steps: int
-    true_cfg_scale: float
-    seed: int
-    model_id: str
-    demo_models: bool
-    strategy: str
-    timings: dict = field(default_factory=dict)
-    parent_job_id: int | None = None
-    variant_group: str = ""
-    variant_index: int = 0
-    brief_sections: dict | None = None
-    brand_kit_name: str | None = None  # None when no kit was used, or it was deleted since
-    text_score: float | None = None
+    text_score: float | None
+    recipe: Recipe
+    provenance: Provenance
+    brief_sections: dict | None = None  # the saved brief as it reads now (it may be edited since)
     prompt_id: int = 0  # the prompts row (shared by the jobs of one variant set)
 
 
@@ -208,6 +185,18 @@ def get_poster(db: Database, poster_id: int) -> PosterDetail | None:
         return _detail(session, poster, job, prompt)
 
 
+def poster_of_job(db: Database, job_id: int) -> PosterDetail | None:
+    """The poster a job drew, if it drew one and it still exists."""
+    with db.reader() as session:
+        row = session.execute(
+            select(Poster, Job, Prompt)
+            .join(Job, Poster.job_id == Job.id)
+            .join(Prompt, Job.prompt_id == Prompt.id)
+            .where(Job.id == job_id)
+        ).first()
+        return _detail(session, *row) if row is not None else None
+
+
 def _detail(session, poster: Poster, job: Job, prompt: Prompt) -> PosterDetail:
     brief_sections = None
     if prompt.brief_id is not None:
@@ -220,7 +209,6 @@ def _detail(session, poster: Poster, job: Job, prompt: Prompt) -> PosterDetail:
         kit_name = kit.name if kit is not None else None
     return PosterDetail(
         id=poster.id,
-        job_id=job.id,
         path=poster.path,
         thumb_path=poster.thumb_path,
         sha256=poster.sha256,
@@ -228,35 +216,10 @@ def _detail(session, poster: Poster, job: Job, prompt: Prompt) -> PosterDetail:
         height=poster.height,
         created_at=poster.created_at,
         text_check=poster.text_check,
-        product=dict(prompt.product or {}),
-        tone=prompt.tone,
-        style_keywords=prompt.style_keywords,
-        language=prompt.language,
-        prompt=prompt.prompt,
-        negative_prompt=prompt.negative_prompt,
-        exact_strings=list(prompt.exact_strings or []),
-        token_count=prompt.token_count,
-        max_sequence_length=prompt.max_sequence_length,
-        builder_version=prompt.builder_version,
-        brief_id=prompt.brief_id,
-        brief_text=prompt.brief_text,
-        brand_kit_id=prompt.brand_kit_id,
-        brand_block=prompt.brand_block or "",
-        preset_key=job.preset_key,
-        draft_size=job.draft_size,
-        steps=job.steps,
-        true_cfg_scale=job.true_cfg_scale,
-        seed=job.seed,
-        model_id=job.model_id,
-        demo_models=job.demo_models,
-        strategy=job.strategy,
-        timings=dict(job.timings or {}),
-        parent_job_id=job.parent_job_id,
-        variant_group=job.variant_group,
-        variant_index=job.variant_index,
-        brief_sections=brief_sections,
-        brand_kit_name=kit_name,
         text_score=poster.text_score,
+        recipe=recipe_of(prompt, job),
+        provenance=provenance_of(job, poster, kit_name),
+        brief_sections=brief_sections,
         prompt_id=prompt.id,
     )
 

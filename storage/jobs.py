@@ -7,67 +7,26 @@ atomically, so two workers (or two browser tabs) never run the same job twice.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy import select, update
 
+from core.recipe import Recipe
 from storage.db import Database
 from storage.files import StoredImage
 from core.states import ACTIVE_STATUSES, JobStatus
 from storage.models import Job, Poster, Prompt, utcnow
-
-
-@dataclass(frozen=True)
-class NewPrompt:
-    product: dict
-    tone: str
-    style_keywords: str
-    language: str
-    brief_id: int | None
-    brief_text: str
-    brand_kit_id: int | None
-    prompt: str
-    negative_prompt: str
-    exact_strings: list[dict]
-    token_count: int
-    max_sequence_length: int
-    builder_version: str
-    brand_block: str = ""  # the brand kit's text as folded into the prompt
-
-
-@dataclass(frozen=True)
-class NewJob:
-    preset_key: str
-    draft_size: bool
-    width: int
-    height: int
-    steps: int
-    true_cfg_scale: float
-    seed: int
-    model_id: str
-    demo_models: bool
-    strategy: str = "resident"
-    parent_job_id: int | None = None
-    best_of_max: int | None = None
+from storage.recipes import job_row, prompt_row, recipe_of
 
 
 @dataclass(frozen=True)
 class ClaimedJob:
-    """Everything the worker needs to run a job, detached from the session."""
+    """A job the worker took: its id and the recipe to draw, detached from the session."""
 
     id: int
-    prompt: str
-    negative_prompt: str
-    width: int
-    height: int
-    steps: int
-    true_cfg_scale: float
-    seed: int
-    max_sequence_length: int
-    model_id: str
-    exact_strings: list[dict]
+    recipe: Recipe
 
 
 @dataclass(frozen=True)
@@ -84,55 +43,34 @@ class JobState:
     cancel_requested: bool
 
 
-def enqueue(db: Database, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> tuple[int, list[int], str]:
-    """Write the prompt and all its jobs as `queued` in one transaction, before anything runs."""
-    if not new_jobs:
+def enqueue(
+    db: Database,
+    recipe: Recipe,
+    seeds: list[int],
+    parent_job_id: int | None = None,
+    best_of_max: int | None = None,
+) -> tuple[int, list[int], str]:
+    """Write the recipe's prompt row and one job per seed as `queued`, in one transaction,
+    before anything runs. Returns (prompt id, job ids, variant group)."""
+    if not seeds:
         raise ValueError("At least one job is needed.")
     group = uuid.uuid4().hex[:12]
     with db.session() as session:
-        prompt = Prompt(
-            product=new_prompt.product,
-            product_name=str(new_prompt.product.get("name", ""))[:255],
-            tone=new_prompt.tone,
-            style_keywords=new_prompt.style_keywords,
-            language=new_prompt.language,
-            brief_id=new_prompt.brief_id,
-            brief_text=new_prompt.brief_text,
-            brand_kit_id=new_prompt.brand_kit_id,
-            brand_block=new_prompt.brand_block,
-            prompt=new_prompt.prompt,
-            negative_prompt=new_prompt.negative_prompt,
-            exact_strings=new_prompt.exact_strings,
-            token_count=new_prompt.token_count,
-            max_sequence_length=new_prompt.max_sequence_length,
-            builder_version=new_prompt.builder_version,
-        )
+        prompt = prompt_row(recipe)
         session.add(prompt)
         session.flush()
-        jobs = []
-        for index, spec in enumerate(new_jobs):
-            job = Job(
-                prompt_id=prompt.id,
-                preset_key=spec.preset_key,
-                draft_size=spec.draft_size,
-                width=spec.width,
-                height=spec.height,
-                steps=spec.steps,
-                true_cfg_scale=spec.true_cfg_scale,
-                seed=spec.seed,
-                model_id=spec.model_id,
-                demo_models=spec.demo_models,
-                strategy=spec.strategy,
-                parent_job_id=spec.parent_job_id,
-                best_of_max=spec.best_of_max,
+        jobs = [
+            job_row(
+                replace(recipe, seed=seed),
+                prompt.id,
+                parent_job_id=parent_job_id,
+                best_of_max=best_of_max,
                 variant_group=group,
                 variant_index=index,
-                status=JobStatus.QUEUED,
-                progress_total=spec.steps,
-                timings={},
             )
-            session.add(job)
-            jobs.append(job)
+            for index, seed in enumerate(seeds)
+        ]
+        session.add_all(jobs)
         session.flush()
         return prompt.id, [job.id for job in jobs], group
 
@@ -155,20 +93,7 @@ def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
             ).rowcount
             if claimed != 1:
                 continue  # someone else took it between our read and write; try the next one
-            prompt = session.get(Prompt, job.prompt_id)
-            return ClaimedJob(
-                id=job.id,
-                prompt=prompt.prompt,
-                negative_prompt=prompt.negative_prompt,
-                width=job.width,
-                height=job.height,
-                steps=job.steps,
-                true_cfg_scale=job.true_cfg_scale,
-                seed=job.seed,
-                max_sequence_length=prompt.max_sequence_length,
-                model_id=job.model_id,
-                exact_strings=list(prompt.exact_strings or []),
-            )
+            return ClaimedJob(id=job.id, recipe=recipe_of(session.get(Prompt, job.prompt_id), job))
 
 
 def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:

@@ -80,10 +80,3 @@ def lineage(db: Database, job_id: int) -> Lineage | None:
         children = [_node(*row) for row in _rows(session, Job.parent_job_id == job_id)]
     return Lineage(ancestors=ancestors, node=node, children=children)
 
-
-def job_made_poster(db: Database, job_id: int, sha256: str) -> bool:
-    """Whether this database holds that job with exactly that poster: tells an imported
-    PNG from this studio (lineage can link to it) from one made elsewhere."""
-    with db.reader() as session:
-        found = session.scalar(select(Poster.id).where(Poster.job_id == job_id, Poster.sha256 == sha256))
-        return found is not None

@@ -91,6 +91,7 @@ class Prompt(Base):
     brand_block: Mapped[str] = mapped_column(Text, default="")
     prompt: Mapped[str] = mapped_column(Text)
     negative_prompt: Mapped[str] = mapped_column(Text)
+    negative_preset: Mapped[str] = mapped_column(String(32), default="custom")  # a named negative prompt, or custom
     exact_strings: Mapped[list] = mapped_column(JSON, default=list)  # [{"role": ..., "text": ...}]
     token_count: Mapped[int] = mapped_column(Integer)
     max_sequence_length: Mapped[int] = mapped_column(Integer)
@@ -121,7 +122,6 @@ class Job(Base):
     seed: Mapped[int] = mapped_column(Integer)
     model_id: Mapped[str] = mapped_column(String(512))
     demo_models: Mapped[bool] = mapped_column(Boolean, default=False)
-    strategy: Mapped[str] = mapped_column(String(64), default="resident")
 
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)  # a JobStatus value
     progress_step: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from sqlalchemy import func, select
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from storage.db import Database
 from core.states import JobStatus
 from storage.models import Job, Poster, Prompt, utcnow
+from storage.recipes import job_row, recipe_of
 
 # How many earlier checks a poster row remembers when a new one replaces its result.
 HISTORY_LIMIT = 10
@@ -113,33 +114,23 @@ def record_text_check(
         )
         if seed is None:
             return None
-        row = follow_up_job(job, seed, last.variant_index + 1)
+        row = follow_up_job(session, job, seed, last.variant_index + 1)
         session.add(row)
         session.flush()
         return row.id
 
 
-def follow_up_job(job: Job, seed: int, variant_index: int) -> Job:
-    """The next job of a best-of-N set: the same recipe as `job`, with the next seed."""
-    return Job(
-        prompt_id=job.prompt_id,
-        preset_key=job.preset_key,
-        draft_size=job.draft_size,
-        width=job.width,
-        height=job.height,
-        steps=job.steps,
-        true_cfg_scale=job.true_cfg_scale,
-        seed=seed,
-        model_id=job.model_id,
-        demo_models=job.demo_models,
-        strategy=job.strategy,
+def follow_up_job(session, job: Job, seed: int, variant_index: int) -> Job:
+    """The next job of a best-of-N set: the same stored recipe as `job` with the next seed,
+    built by the same mapping as every other job, so no recipe field is left to a column default."""
+    recipe = recipe_of(session.get(Prompt, job.prompt_id), job)
+    return job_row(
+        replace(recipe, seed=seed),
+        job.prompt_id,
         parent_job_id=job.parent_job_id,
         best_of_max=job.best_of_max,
         variant_group=job.variant_group,
         variant_index=variant_index,
-        status=JobStatus.QUEUED,
-        progress_total=job.steps,
-        timings={},
     )
 
 

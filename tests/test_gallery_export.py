@@ -19,7 +19,7 @@ from core.services.export import (
     _itxt,
     RECIPE_KEYWORD,
 )
-from core.recipe import recipe_from_detail, recipe_to_dict, source_from_detail
+from core.recipe import recipe_to_dict
 from storage.files import png_bytes
 from storage.gallery import get_poster
 from storage.models import Poster, Review
@@ -35,14 +35,14 @@ def test_exported_png_carries_the_recipe_and_compose_recalls_it(app_studio):
 
     name, data = export_poster(db, store, poster_id, ExportOptions())
     assert name == f"poster-{poster_id}-seed314-72x128.png"
-    recipe, source = read_recipe(data)
-    assert recipe == recipe_from_detail(detail)
-    assert (source.poster_id, source.job_id, source.sha256) == (poster_id, job_id, detail.sha256)
+    recipe, provenance = read_recipe(data)
+    assert recipe == detail.recipe
+    assert (provenance.poster_id, provenance.job_id, provenance.sha256) == (poster_id, job_id, detail.sha256)
     # The pixels are the stored poster's, untouched; other tools see A1111-style parameters.
     with Image.open(io.BytesIO(data)) as image:
         assert image.tobytes() == Image.open(store.absolute(detail.path)).tobytes()
         parameters = image.text["parameters"]
-    assert parameters.startswith(detail.prompt + "\nNegative prompt: ")
+    assert parameters.startswith(detail.recipe.prompt + "\nNegative prompt: ")
     assert "Steps: 2, Sampler: FlowMatchEulerDiscrete, CFG scale: 4.0, Seed: 314, Size: 72x128" in parameters
 
     # Dropped on Compose, it fills the form and builds the very same prompt.
@@ -57,7 +57,7 @@ def test_exported_png_carries_the_recipe_and_compose_recalls_it(app_studio):
     assert at.selectbox(key="compose_tone").value == "Tech"
     assert at.selectbox(key="compose_preset").value == "instagram_story"
     assert at.text_area(key="compose_brand_block").value == block
-    assert at.code[0].value == detail.prompt
+    assert at.code[0].value == detail.recipe.prompt
     # The poster was made here, so what is generated next links to it.
     assert any(f"Editing a rerun of poster #{poster_id}" in i.value for i in at.info)
 
@@ -157,13 +157,13 @@ def test_zip_of_a_set_holds_every_image_recipe_and_review(app_studio):
         for item, poster_id, detail in zip(manifest["posters"], ids, details):
             poster = s.get(Poster, poster_id)
             assert item["poster_id"] == poster.id and item["sha256"] == poster.sha256
-            assert item["recipe"] == recipe_to_dict(recipe_from_detail(detail), source_from_detail(detail))
+            assert item["recipe"] == recipe_to_dict(detail.recipe, detail.provenance)
             rows = s.query(Review).filter(Review.poster_id == poster_id).order_by(Review.id.desc()).all()
             assert [(r["reviewer"], r["rating"], r["verdict"], r["comment"]) for r in item["reviews"]] == [
                 (r.reviewer, r.rating, r.verdict, r.comment) for r in rows
             ]
             image_bytes = archive.read(item["file"])
-            assert read_recipe(image_bytes)[0] == recipe_from_detail(detail)
+            assert read_recipe(image_bytes)[0] == detail.recipe
             assert Image.open(io.BytesIO(image_bytes)).tobytes() == Image.open(store.absolute(poster.path)).tobytes()
     assert manifest["posters"][0]["review_summary"]["verdicts"] == {"approve": 1, "reject": 1}
 

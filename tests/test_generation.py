@@ -24,7 +24,7 @@ from core.prompt.builder import ProductFields
 from storage import jobs as job_rows
 from storage.gallery import get_poster
 from storage.models import Job, Poster
-from tests.helpers import sha256_file, wait_for_jobs
+from tests.helpers import sha256_file, small_recipe, wait_for_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,7 +125,7 @@ def test_worker_runs_a_job_to_a_poster_on_disk(studio):
     path = studio.store.absolute(detail.path)
     assert path.exists() and sha256_file(path) == detail.sha256
     assert (detail.width, detail.height) == (784, 784)
-    assert detail.seed == 5 and detail.model_id.startswith("demo/")
+    assert detail.recipe.seed == 5 and detail.recipe.model_id.startswith("demo/")
 
 
 def test_cancel_marks_the_job_cancelled_and_keeps_its_row(studio):
@@ -180,11 +180,8 @@ def test_job_left_running_by_a_dead_process_is_recovered_on_start(studio_env):
     first = Studio(load_settings(studio_env), start_worker=False)
     _, (job_id,), _ = job_rows.enqueue(
         first.db,
-        job_rows.NewPrompt(product={"name": "x"}, tone="Bold", style_keywords="", language="en", brief_id=None,
-                           brief_text="", brand_kit_id=None, prompt="p", negative_prompt=" ", exact_strings=[],
-                           token_count=1, max_sequence_length=512, builder_version="prompt-v1"),
-        [job_rows.NewJob(preset_key="instagram_post", draft_size=True, width=64, height=64, steps=2,
-                         true_cfg_scale=4.0, seed=1, model_id="demo", demo_models=True)],
+        small_recipe(),
+        [1],
     )
     # A process that no longer exists claimed it.
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

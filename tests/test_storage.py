@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,8 @@ from storage.db import open_database
 from storage.files import ImageStore, atomic_write
 from storage.gallery import GalleryFilter, delete_poster, get_poster, list_posters
 from storage.models import Job, Poster, Prompt, Review
+from core.recipe import product_of
+from tests.helpers import small_recipe
 
 
 @pytest.fixture
@@ -18,17 +21,8 @@ def db(tmp_path):
     database.dispose()
 
 
-def new_prompt(name="Aurora", language="en", prompt_text="A poster"):
-    return job_rows.NewPrompt(
-        product={"name": name}, tone="Bold", style_keywords="", language=language, brief_id=None, brief_text="",
-        brand_kit_id=None, prompt=prompt_text, negative_prompt=" ", exact_strings=[{"role": "offer", "text": "SALE"}],
-        token_count=12, max_sequence_length=512, builder_version="prompt-v1",
-    )
-
-
-def new_job(seed=1, preset="instagram_post"):
-    return job_rows.NewJob(preset_key=preset, draft_size=True, width=64, height=64, steps=2, true_cfg_scale=4.0,
-                           seed=seed, model_id="demo", demo_models=True)
+def new_recipe(name="Aurora", language="en", prompt_text="A poster", preset="instagram_post"):
+    return small_recipe(product=product_of({"name": name}), language=language, prompt=prompt_text, preset_key=preset)
 
 
 def finish(db, store, job_id, color):
@@ -40,20 +34,19 @@ def finish(db, store, job_id, color):
 
 def test_round_trip_prompt_job_poster(db, tmp_path):
     store = ImageStore(tmp_path / "images")
-    _, (job_id,), group = job_rows.enqueue(db, new_prompt(), [new_job(seed=42)])
+    _, (job_id,), group = job_rows.enqueue(db, new_recipe(), [42])
     poster_id = finish(db, store, job_id, "red")
     detail = get_poster(db, poster_id)
-    assert detail.seed == 42 and detail.product == {"name": "Aurora"} and detail.variant_group == group
-    assert detail.exact_strings == [{"role": "offer", "text": "SALE"}]
+    assert detail.recipe == small_recipe(seed=42)
+    assert detail.recipe.product["name"] == "Aurora" and detail.provenance.variant_group == group
+    assert detail.recipe.exact_strings == [{"role": "offer", "text": "SALE"}]
     assert Image.open(store.absolute(detail.path)).getpixel((0, 0)) == (255, 0, 0)
     assert store.absolute(detail.thumb_path).suffix == ".webp" and store.absolute(detail.thumb_path).exists()
 
 
 def test_enqueue_is_all_or_nothing(db):
-    bad = job_rows.NewJob(preset_key="instagram_post", draft_size=True, width=64, height=64, steps=2,
-                          true_cfg_scale=4.0, seed=None, model_id="demo", demo_models=True)  # seed is NOT NULL
     with pytest.raises(Exception):
-        job_rows.enqueue(db, new_prompt(), [new_job(seed=1), bad])
+        job_rows.enqueue(db, new_recipe(), [1, None])  # seed is NOT NULL
     with db.session() as s:
         assert s.scalar(select(func.count(Prompt.id))) == 0
         assert s.scalar(select(func.count(Job.id))) == 0
@@ -71,7 +64,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, tmp_path):
     store = ImageStore(tmp_path / "images")
-    _, (a, b, c), _ = job_rows.enqueue(db, new_prompt(), [new_job(1), new_job(2), new_job(3)])
+    _, (a, b, c), _ = job_rows.enqueue(db, new_recipe(), [1, 2, 3])
     pa = finish(db, store, a, "red")
     pb = finish(db, store, b, "red")  # same bytes as a: one file on disk
     pc = finish(db, store, c, "blue")
@@ -97,11 +90,11 @@ def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, tmp_path):
 
 def test_gallery_filters_and_paging(db, tmp_path):
     store = ImageStore(tmp_path / "images")
-    _, ids_en, _ = job_rows.enqueue(db, new_prompt("Aurora", "en", "headphones poster"), [new_job(i) for i in range(3)])
-    _, ids_zh, _ = job_rows.enqueue(db, new_prompt("茶", "zh", "tea poster"), [new_job(9, preset="web_banner")])
+    _, ids_en, _ = job_rows.enqueue(db, new_recipe("Aurora", "en", "headphones poster"), list(range(3)))
+    _, ids_zh, _ = job_rows.enqueue(db, new_recipe("茶", "zh", "tea poster", preset="web_banner"), [9])
     for i, job_id in enumerate(ids_en + ids_zh):
         finish(db, store, job_id, (i * 40, 0, 0))
-    _, (queued,), _ = job_rows.enqueue(db, new_prompt("Queued"), [new_job(7)])
+    _, (queued,), _ = job_rows.enqueue(db, new_recipe("Queued"), [7])
 
     cards, total = list_posters(db, GalleryFilter(), page=1, page_size=2)
     assert total == 4 and len(cards) == 2
@@ -116,7 +109,7 @@ def test_gallery_filters_and_paging(db, tmp_path):
 
 
 def test_claim_is_exclusive_and_cancel_of_queued_is_immediate(db):
-    _, (a, b), _ = job_rows.enqueue(db, new_prompt(), [new_job(1), new_job(2)])
+    _, (a, b), _ = job_rows.enqueue(db, new_recipe(), [1, 2])
     assert job_rows.request_cancel(db, b) == "cancelled"
     first = job_rows.claim_next(db, "h:1:x")
     assert first.id == a
@@ -124,7 +117,7 @@ def test_claim_is_exclusive_and_cancel_of_queued_is_immediate(db):
 
 
 def test_recovery_marks_orphans_failed(db):
-    _, (a, b), _ = job_rows.enqueue(db, new_prompt(), [new_job(1), new_job(2)])
+    _, (a, b), _ = job_rows.enqueue(db, new_recipe(), [1, 2])
     job_rows.claim_next(db, "h:1:dead")
     job_rows.claim_next(db, "h:2:alive")
     n = job_rows.recover_interrupted(db, lambda worker: worker.endswith("alive"))
@@ -161,3 +154,20 @@ def test_readers_are_not_blocked_by_a_writer(db):
     reader_done.set()
     thread.join()
     assert order == ["reader done", "writer released"]
+
+
+def test_best_of_follow_up_draws_the_same_recipe_with_the_next_seed(db, tmp_path):
+    from storage.textchecks import enqueue_best_of_follow_up, record_text_check
+
+    store = ImageStore(tmp_path / "images")
+    recipe = small_recipe(seed=40, negative_preset="none", steps=3, true_cfg_scale=2.5, brand_block="House style")
+    _, (job_id,), group = job_rows.enqueue(db, recipe, [40], best_of_max=3)
+    poster_id = finish(db, store, job_id, "red")
+    record_text_check(db, poster_id, {"strings": []}, 0.0)  # not all text right: one more seed
+
+    follow_up = enqueue_best_of_follow_up(db, job_id)
+    claimed = job_rows.claim_next(db, "host:1:test")
+    assert claimed.id == follow_up
+    assert claimed.recipe == replace(recipe, seed=41)  # every recipe field, by dataclass equality
+    (state,) = job_rows.job_states(db, [follow_up])
+    assert state.variant_index == 1

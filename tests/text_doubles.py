@@ -37,4 +37,4 @@ class RenderedPosterStandIn:
         self.calls += 1
         if self.perfect_from is None or self.calls < self.perfect_from:
             return image
-        return render_exact_strings([s["text"] for s in claimed.exact_strings], image.size)
+        return render_exact_strings([s["text"] for s in claimed.recipe.exact_strings], image.size)

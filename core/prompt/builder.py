@@ -34,6 +34,13 @@ OFFICIAL_NEGATIVE_PROMPT = (
 )
 NOTEBOOK_NEGATIVE_TERMS = "blurry, distorted text, misspellings, gibberish letters, watermark"
 DEFAULT_NEGATIVE_PROMPT = f"{OFFICIAL_NEGATIVE_PROMPT} {NOTEBOOK_NEGATIVE_TERMS}"
+# The negative prompts Compose offers by name; "custom" is any other text the user typed.
+NEGATIVE_PROMPTS: dict[str, tuple[str, str]] = {
+    "default": ("Qwen official + broken lettering", DEFAULT_NEGATIVE_PROMPT),
+    "official": ("Qwen official", OFFICIAL_NEGATIVE_PROMPT),
+    "none": ("None", " "),
+}
+CUSTOM_NEGATIVE = "custom"
 
 # The pipeline's defaults and hard limit for the text-encoder sequence (QwenImagePipeline).
 DEFAULT_MAX_SEQUENCE_LENGTH = 512

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from storage.files import StoredImage
-from storage.jobs import ClaimedJob, JobState, NewJob, NewPrompt
+from core.recipe import Recipe
+from storage.jobs import ClaimedJob, JobState
 
-__all__ = ["ClaimedJob", "Enqueued", "JobQueue", "JobState", "NewJob", "NewPrompt", "WorkerAlive"]
+__all__ = ["ClaimedJob", "Enqueued", "JobQueue", "JobState", "WorkerAlive"]
 
 # Whether the worker with this id (written on the job row when it claimed it) still runs.
 WorkerAlive = Callable[[str], bool]
@@ -32,8 +33,11 @@ class Enqueued:
 
 class JobQueue(Protocol):
     # -- the app's side ----------------------------------------------------------------------
-    def enqueue(self, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> Enqueued:
-        """Write the prompt and its jobs as queued, in one transaction, and notify workers."""
+    def enqueue(
+        self, recipe: Recipe, seeds: list[int], parent_job_id: int | None = None, best_of_max: int | None = None
+    ) -> Enqueued:
+        """Write the recipe and one job per seed as queued, in one transaction, and notify
+        workers. A job is the recipe with its own seed; the set shares one variant group."""
 
     def notify(self, job_ids: list[int]) -> None:
         """Jobs were written as queued (by enqueue, a rerun or a best-of-N follow-up): tell

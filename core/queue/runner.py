@@ -32,6 +32,7 @@ from core.render.generate import (
 )
 from core.queue.base import ClaimedJob, JobQueue
 from core.render.pipeline import setup_of
+from core.recipe import Recipe
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,20 @@ def is_worker_alive(worker_id: str) -> bool:
         with _LIVE_LOCK:
             return worker_id in _LIVE_WORKERS
     return psutil.pid_exists(pid)
+
+
+def generation_request(recipe: Recipe) -> GenerationRequest:
+    """What the engine draws for a recipe: the one place recipe fields become pipeline arguments."""
+    return GenerationRequest(
+        prompt=recipe.prompt,
+        negative_prompt=recipe.negative_prompt,
+        width=recipe.width,
+        height=recipe.height,
+        steps=recipe.steps,
+        true_cfg_scale=recipe.true_cfg_scale,
+        seed=recipe.seed,
+        max_sequence_length=recipe.max_sequence_length,
+    )
 
 
 # Called with the poster id, the image and the claimed job after a poster is saved (the
@@ -205,7 +220,7 @@ class JobRunner:
         except Exception as error:
             self.queue.fail(
                 claimed.id,
-                f"Could not load the image model {claimed.model_id!r} ({type(error).__name__}: {error}). "
+                f"Could not load the image model {claimed.recipe.model_id!r} ({type(error).__name__}: {error}). "
                 f"{self.load_advice}",
             )
             return
@@ -216,16 +231,7 @@ class JobRunner:
             nonlocal cancel_requested
             cancel_requested = self.queue.record_progress(claimed.id, step, total)
 
-        request = GenerationRequest(
-            prompt=claimed.prompt,
-            negative_prompt=claimed.negative_prompt,
-            width=claimed.width,
-            height=claimed.height,
-            steps=claimed.steps,
-            true_cfg_scale=claimed.true_cfg_scale,
-            seed=claimed.seed,
-            max_sequence_length=claimed.max_sequence_length,
-        )
+        request = generation_request(claimed.recipe)
         timings: dict = {}
         try:
             if self.queue.is_cancel_requested(claimed.id):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from core.queue.base import ClaimedJob, Enqueued, JobState, NewJob, NewPrompt, WorkerAlive
+from core.queue.base import ClaimedJob, Enqueued, JobState, WorkerAlive
+from core.recipe import Recipe
 from storage import jobs as job_rows
 from storage.db import Database
 from storage.files import StoredImage
@@ -22,8 +23,10 @@ class SqlJobQueue:
         need none: they poll the table."""
         self._listeners.append(listener)
 
-    def enqueue(self, new_prompt: NewPrompt, new_jobs: list[NewJob]) -> Enqueued:
-        prompt_id, job_ids, group = job_rows.enqueue(self.db, new_prompt, new_jobs)
+    def enqueue(
+        self, recipe: Recipe, seeds: list[int], parent_job_id: int | None = None, best_of_max: int | None = None
+    ) -> Enqueued:
+        prompt_id, job_ids, group = job_rows.enqueue(self.db, recipe, seeds, parent_job_id, best_of_max)
         self.notify(job_ids)
         return Enqueued(prompt_id, job_ids, group)
 

@@ -7,7 +7,7 @@ recipe, so what the user saw is what the worker draws.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from core.prompt.presets import get_preset
 from core.prompt.builder import (
@@ -21,13 +21,13 @@ from core.prompt.builder import (
     plan_sequence_length,
 )
 from core.prompt.limits import TextTooLongError, check_lengths
+from core.recipe import CFG_RANGE, MAX_SEED, STEPS_RANGE, Recipe, product_of
 from core.render.generate import count_prompt_tokens
 from storage.db import Database
-from storage.jobs import NewJob, NewPrompt, enqueue
+from storage.jobs import enqueue
 
 MAX_VARIANTS = 8
 MAX_BEST_OF = 16
-MAX_SEED = 2**31 - 1
 
 
 class ComposeError(ValueError):
@@ -36,6 +36,9 @@ class ComposeError(ValueError):
 
 @dataclass(frozen=True)
 class ComposeRequest:
+    """The Compose form. A field named like a Recipe field goes into the recipe as it is
+    (see `recipe_for`), so a new recipe choice needs only its field here and its widget."""
+
     product: ProductFields
     tone: str = "Premium"
     style_keywords: str = ""
@@ -51,6 +54,7 @@ class ComposeRequest:
     seed: int | None = None  # None: a random seed per variant, always recorded
     variants: int = 1
     negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
+    negative_preset: str = "default"  # core.prompt.builder.NEGATIVE_PROMPTS, or "custom"
     parent_job_id: int | None = None
     # "Generate until all text is correct (max N)": start with one seed and let the worker
     # add seeds until a poster's OCR check is perfect or N are made. None: a plain batch.
@@ -76,10 +80,10 @@ class Submission:
 
 
 def validate(request: ComposeRequest) -> None:
-    if not (1 <= request.steps <= 150):
-        raise ComposeError("Steps must be between 1 and 150.")
-    if not (1.0 <= request.true_cfg_scale <= 20.0):
-        raise ComposeError("true_cfg_scale must be between 1.0 and 20.0.")
+    if not (STEPS_RANGE[0] <= request.steps <= STEPS_RANGE[1]):
+        raise ComposeError(f"Steps must be between {STEPS_RANGE[0]} and {STEPS_RANGE[1]}.")
+    if not (CFG_RANGE[0] <= request.true_cfg_scale <= CFG_RANGE[1]):
+        raise ComposeError(f"true_cfg_scale must be between {CFG_RANGE[0]} and {CFG_RANGE[1]}.")
     if not (1 <= request.variants <= MAX_VARIANTS):
         raise ComposeError(f"Make between 1 and {MAX_VARIANTS} variants at a time.")
     if request.best_of_max is not None and not (2 <= request.best_of_max <= MAX_BEST_OF):
@@ -134,50 +138,44 @@ def pick_seeds(seed: int | None, variants: int) -> list[int]:
     return [(seed + i) % (MAX_SEED + 1) for i in range(variants)]
 
 
+def recipe_for(request: ComposeRequest, prepared: PreparedRecipe, model_id: str, demo_models: bool, seed: int) -> Recipe:
+    """The recipe Compose queues: the form's choices, and what the builder made of them."""
+    same_named = {f.name: getattr(request, f.name) for f in fields(Recipe) if hasattr(request, f.name)}
+    return Recipe(
+        **{
+            **same_named,
+            "product": product_of(asdict(request.product)),
+            "style_keywords": clean_text(request.style_keywords),
+            "brand_block": clean_text(request.brand_block),
+            "true_cfg_scale": float(request.true_cfg_scale),
+            "width": prepared.width,
+            "height": prepared.height,
+            "seed": seed,
+            "model_id": model_id,
+            "demo_models": demo_models,
+            "prompt": prepared.built.prompt,
+            "negative_prompt": prepared.built.negative_prompt,
+            "exact_strings": [{"role": s.role, "text": s.text} for s in prepared.built.exact_strings],
+            "token_count": prepared.tokens,
+            "max_sequence_length": prepared.plan.max_sequence_length,
+            "builder_version": prepared.built.builder_version,
+        }
+    )
+
+
 def submit(
     db: Database,
     request: ComposeRequest,
-    recipe: PreparedRecipe,
+    prepared: PreparedRecipe,
     model_id: str,
     demo_models: bool,
-    strategy: str = "resident",
 ) -> Submission:
     # A best-of-N set starts with one seed; the worker adds the next ones as checks come in.
     seeds = pick_seeds(request.seed, 1 if request.best_of_max else request.variants)
-    if request.best_of_max and not recipe.built.exact_strings:
+    if request.best_of_max and not prepared.built.exact_strings:
         raise ComposeError("'Until all text is correct' needs text to check: fill in an offer, price, CTA or benefit.")
-    new_prompt = NewPrompt(
-        product={**asdict(request.product), "benefits": list(request.product.benefits)},
-        tone=request.tone,
-        style_keywords=clean_text(request.style_keywords),
-        language=request.language,
-        brief_id=request.brief_id,
-        brief_text=request.brief_text,
-        brand_kit_id=request.brand_kit_id,
-        brand_block=clean_text(request.brand_block),
-        prompt=recipe.built.prompt,
-        negative_prompt=recipe.built.negative_prompt,
-        exact_strings=[{"role": s.role, "text": s.text} for s in recipe.built.exact_strings],
-        token_count=recipe.tokens,
-        max_sequence_length=recipe.plan.max_sequence_length,
-        builder_version=recipe.built.builder_version,
+    recipe = recipe_for(request, prepared, model_id, demo_models, seeds[0])
+    prompt_id, job_ids, group = enqueue(
+        db, recipe, seeds, parent_job_id=request.parent_job_id, best_of_max=request.best_of_max
     )
-    new_jobs = [
-        NewJob(
-            preset_key=request.preset_key,
-            draft_size=request.draft_size,
-            width=recipe.width,
-            height=recipe.height,
-            steps=request.steps,
-            true_cfg_scale=request.true_cfg_scale,
-            seed=seed,
-            model_id=model_id,
-            demo_models=demo_models,
-            strategy=strategy,
-            parent_job_id=request.parent_job_id,
-            best_of_max=request.best_of_max,
-        )
-        for seed in seeds
-    ]
-    prompt_id, job_ids, group = enqueue(db, new_prompt, new_jobs)
     return Submission(prompt_id=prompt_id, job_ids=job_ids, seeds=seeds, variant_group=group)

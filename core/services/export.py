@@ -21,13 +21,16 @@ from datetime import datetime, timezone
 from PIL import Image, ImageOps
 
 from core.prompt.brand import BrandKitError, normalize_hex
-from core.recipe import Recipe, RecipeError, RecipeSource, recipe_from_dict, recipe_to_dict
+from core.recipe import Provenance, Recipe, RecipeError, recipe_from_dict, recipe_to_dict
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RECIPE_KEYWORD = "qwen-poster-studio.recipe"
 PARAMETERS_KEYWORD = "parameters"  # what A1111, ComfyUI readers and civitai look for
 MANIFEST_FORMAT = "qwen-poster-studio/export-manifest"
 MAX_ZIP_POSTERS = 200  # a zip is built in memory; narrow the filters for more
+# A recipe is a few kilobytes. A compressed text chunk may expand to at most this much:
+# a crafted one (2 GiB of spaces in 2 MB) would otherwise fill the server's memory.
+MAX_TEXT_CHUNK_BYTES = 256 * 1024
 
 FORMATS = {"png": ("PNG (recipe embedded)", "png", "image/png"), "jpeg": ("JPEG", "jpg", "image/jpeg"), "webp": ("WebP", "webp", "image/webp")}
 SIZE_MODES = {
@@ -91,20 +94,34 @@ def _chunks(data: bytes):
             break
 
 
+def _inflate(data: bytes) -> bytes:
+    """zlib data, expanded to at most MAX_TEXT_CHUNK_BYTES; never more is held in memory."""
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, MAX_TEXT_CHUNK_BYTES + 1)
+    if len(out) > MAX_TEXT_CHUNK_BYTES:
+        raise RecipeImportError(
+            f"This PNG has a compressed text chunk that expands to more than {MAX_TEXT_CHUNK_BYTES // 1024} KB; "
+            "a studio recipe is a few KB, so it was not read. Export the poster from the gallery again."
+        )
+    if not inflater.eof:
+        raise zlib.error("incomplete compressed data")
+    return out
+
+
 def _decode_text_chunk(kind: bytes, body: bytes) -> tuple[str, str]:
     keyword, _, rest = body.partition(b"\x00")
     name = keyword.decode("latin-1")
     if kind == b"tEXt":
         return name, rest.decode("latin-1")
     if kind == b"zTXt":
-        return name, zlib.decompress(rest[1:]).decode("latin-1")
+        return name, _inflate(rest[1:]).decode("latin-1")
     # iTXt
     compressed, _method = rest[0], rest[1]
     rest = rest[2:]
     _language, _, rest = rest.partition(b"\x00")
     _translated, _, text = rest.partition(b"\x00")
     if compressed:
-        text = zlib.decompress(text)
+        text = _inflate(text)
     return name, text.decode("utf-8")
 
 
@@ -160,8 +177,8 @@ def a1111_parameters(recipe: Recipe) -> str:
     return f"{recipe.prompt}\nNegative prompt: {recipe.negative_prompt}\n" + ", ".join(settings)
 
 
-def embed_recipe(png: bytes, recipe: Recipe, source: RecipeSource | None = None) -> bytes:
-    recipe_json = json.dumps(recipe_to_dict(recipe, source), ensure_ascii=False, sort_keys=True)
+def embed_recipe(png: bytes, recipe: Recipe, provenance: Provenance | None = None) -> bytes:
+    recipe_json = json.dumps(recipe_to_dict(recipe, provenance), ensure_ascii=False, sort_keys=True)
     return embed_chunks(
         png,
         [_itxt(RECIPE_KEYWORD, recipe_json), _text(PARAMETERS_KEYWORD, a1111_parameters(recipe))],
@@ -169,7 +186,7 @@ def embed_recipe(png: bytes, recipe: Recipe, source: RecipeSource | None = None)
     )
 
 
-def read_recipe(data: bytes) -> tuple[Recipe, RecipeSource]:
+def read_recipe(data: bytes) -> tuple[Recipe, Provenance]:
     """The recipe a studio PNG carries. Every failure is a RecipeImportError that says
     what is wrong with the file and what to do instead."""
     if data[:3] == b"\xff\xd8\xff" or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
@@ -242,12 +259,12 @@ def export_image(
     recipe: Recipe,
     options: ExportOptions,
     export_size: tuple[int, int],
-    source: RecipeSource | None = None,
+    provenance: Provenance | None = None,
 ) -> bytes:
     """One poster as the user asked: format, quality, size. PNGs carry the recipe."""
     options = check_options(options)
     if options.size_mode == "original" and options.format == "png":
-        return embed_recipe(png, recipe, source)
+        return embed_recipe(png, recipe, provenance)
     image = Image.open(io.BytesIO(png))
     image.load()
     if options.size_mode != "original":
@@ -257,7 +274,7 @@ def export_image(
     buffer = io.BytesIO()
     if options.format == "png":
         image.save(buffer, format="PNG", optimize=False)
-        return embed_recipe(buffer.getvalue(), recipe, source)
+        return embed_recipe(buffer.getvalue(), recipe, provenance)
     if options.format == "jpeg":
         # 4:4:4 chroma keeps thin coloured lettering crisp at high quality.
         image.save(buffer, format="JPEG", quality=options.quality, optimize=True,
@@ -310,24 +327,21 @@ def build_zip(entries: list[ZipEntry], selection: str) -> bytes:
 def export_poster(db, store, poster_id: int, options: ExportOptions) -> tuple[str, bytes]:
     """(file name, bytes) of one stored poster exported as asked."""
     from core.prompt.presets import get_preset
-    from core.recipe import recipe_from_detail, source_from_detail
     from storage.gallery import get_poster
 
     detail = get_poster(db, poster_id)
     if detail is None:
         raise ExportError(f"Poster {poster_id} no longer exists.")
     options = check_options(options)
-    export_size = get_preset(detail.preset_key).export if options.size_mode != "original" else (detail.width, detail.height)
-    data = export_image(
-        store.read_bytes(detail.path), recipe_from_detail(detail), options, export_size, source_from_detail(detail)
-    )
-    return export_file_name(detail.id, detail.seed, export_size, options.format), data
+    recipe = detail.recipe
+    export_size = get_preset(recipe.preset_key).export if options.size_mode != "original" else (detail.width, detail.height)
+    data = export_image(store.read_bytes(detail.path), recipe, options, export_size, detail.provenance)
+    return export_file_name(detail.id, recipe.seed, export_size, options.format), data
 
 
 def zip_posters(db, store, poster_ids: list[int], selection: str) -> bytes:
     """A zip of these posters (PNG, original size, recipe embedded) and a manifest.json with
     every recipe and every review, in the order given."""
-    from core.recipe import recipe_from_detail, source_from_detail
     from storage.gallery import get_posters
     from storage.reviews import reviews_for, summarize
 
@@ -339,20 +353,19 @@ def zip_posters(db, store, poster_ids: list[int], selection: str) -> bytes:
     reviews = reviews_for(db, [d.id for d in details])
     entries = []
     for detail in details:
-        recipe, source = recipe_from_detail(detail), source_from_detail(detail)
         summary = summarize(reviews[detail.id])
         entries.append(
             ZipEntry(
-                file_name=export_file_name(detail.id, detail.seed, (detail.width, detail.height), "png"),
-                data=embed_recipe(store.read_bytes(detail.path), recipe, source),
+                file_name=export_file_name(detail.id, detail.recipe.seed, (detail.width, detail.height), "png"),
+                data=embed_recipe(store.read_bytes(detail.path), detail.recipe, detail.provenance),
                 manifest={
                     "poster_id": detail.id,
-                    "job_id": detail.job_id,
+                    "job_id": detail.provenance.job_id,
                     "sha256": detail.sha256,
                     "width": detail.width,
                     "height": detail.height,
                     "text_score": detail.text_score,
-                    "recipe": recipe_to_dict(recipe, source),
+                    "recipe": recipe_to_dict(detail.recipe, detail.provenance),
                     "reviews": [r.as_dict() for r in reviews[detail.id]],
                     "review_summary": {
                         "average_rating": summary.average_rating,
@@ -363,3 +376,40 @@ def zip_posters(db, store, poster_ids: list[int], selection: str) -> bytes:
             )
         )
     return build_zip(entries, selection)
+
+
+# -- back into Compose --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recall:
+    """A recipe read from a PNG, and the poster it may be a rerun of."""
+
+    recipe: Recipe
+    parent_job_id: int | None
+    parent_poster_id: int | None
+    notes: list[str]
+
+
+def recall_recipe(db, data: bytes) -> Recall:
+    """The recipe a PNG carries, ready for Compose. Its provenance is only a claim: the
+    poster it names becomes the parent only when this studio holds that very poster (same
+    sha256) with that very recipe; otherwise the recipe is recalled without a parent and a
+    note says why. Raises RecipeImportError."""
+    from core.services.reruns import compose_notes
+    from storage.gallery import poster_of_job
+
+    recipe, provenance = read_recipe(data)
+    notes = compose_notes(db, recipe)
+    if provenance.job_id is None:
+        return Recall(recipe, None, None, notes)
+    stored = poster_of_job(db, provenance.job_id)
+    if stored is not None and stored.sha256 == provenance.sha256 and stored.recipe == recipe:
+        return Recall(recipe, stored.provenance.job_id, stored.id, notes)
+    named = f"poster #{provenance.poster_id} (job {provenance.job_id})" if provenance.poster_id else f"job {provenance.job_id}"
+    if stored is None:
+        why = f"This PNG names {named} as its origin, which is not in this studio"
+    else:
+        why = f"This PNG names {named} as its origin, but that poster here has other pixels or another recipe"
+    notes.append(why + ", so it is recalled as a new poster, not as a rerun of it.")
+    return Recall(recipe, None, None, notes)

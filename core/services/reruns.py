@@ -1,24 +1,29 @@
 """Reruns with lineage: the same recipe queued again, with the same seed or new ones.
 
 A rerun goes through the same `storage.jobs.enqueue` as Compose, so the one worker runs it
-like any other job. The new prompt row is a field-for-field copy of the old one, not a
-reference to it: the prompt text is reused byte for byte (it is never rebuilt, so a newer
-prompt builder cannot change an "exact" rerun), and each rerun stays its own variant set
-with its own prompt row, which is what the set view and deletion already assume. The copy
-costs a few kilobytes. Lineage lives in jobs.parent_job_id.
+like any other job. It queues the stored Recipe itself, so the new prompt row is a
+field-for-field copy of the old one, not a reference to it: the prompt text is reused byte
+for byte (it is never rebuilt, so a newer prompt builder cannot change an "exact" rerun),
+and each rerun stays its own variant set with its own prompt row, which is what the set
+view and deletion already assume. The copy costs a few kilobytes. Lineage lives in
+jobs.parent_job_id.
 
-"Edit and rerun" is not here: it opens Compose prefilled (core.recipe.compose_prefill),
-and Compose records the parent when it queues.
+"Edit and rerun" is not here: it opens Compose filled from the recipe (pages/ui/
+compose_addons.py), and Compose records the parent when it queues.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from core.prompt.builder import BUILDER_VERSION
+from core.recipe import Recipe, recall_notes
+from storage.brand_kits import get_kit
 from core.services.compose import MAX_VARIANTS, pick_seeds
 from storage.db import Database
+from storage.briefs import brief_exists
 from storage.gallery import PosterDetail, get_poster
-from storage.jobs import NewJob, NewPrompt, enqueue
+from storage.jobs import enqueue
 
 
 class RerunError(ValueError):
@@ -33,47 +38,17 @@ class RerunResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _copy_prompt(detail: PosterDetail) -> NewPrompt:
-    return NewPrompt(
-        product=dict(detail.product),
-        tone=detail.tone,
-        style_keywords=detail.style_keywords,
-        language=detail.language,
-        brief_id=detail.brief_id,
-        brief_text=detail.brief_text,
-        brand_kit_id=detail.brand_kit_id,
-        prompt=detail.prompt,
-        negative_prompt=detail.negative_prompt,
-        exact_strings=[dict(s) for s in detail.exact_strings],
-        token_count=detail.token_count,
-        max_sequence_length=detail.max_sequence_length,
-        builder_version=detail.builder_version,
-        brand_block=detail.brand_block,
-    )
-
-
-def _job(detail: PosterDetail, seed: int, model_id: str, demo_models: bool) -> NewJob:
-    # Width and height come from the job as drawn, not from today's preset table.
-    return NewJob(
-        preset_key=detail.preset_key,
-        draft_size=detail.draft_size,
-        width=detail.width,
-        height=detail.height,
-        steps=detail.steps,
-        true_cfg_scale=detail.true_cfg_scale,
-        seed=seed,
-        model_id=model_id,
-        demo_models=demo_models,
-        strategy=detail.strategy,
-        parent_job_id=detail.job_id,
-    )
+def _again(detail: PosterDetail, model_id: str, demo_models: bool) -> Recipe:
+    # Size comes from the recipe as drawn, not from today's preset table; only the model is
+    # today's (the warning below says when that differs).
+    return replace(detail.recipe, model_id=model_id, demo_models=demo_models)
 
 
 def _model_warning(detail: PosterDetail, model_id: str) -> list[str]:
-    if detail.model_id == model_id:
+    if detail.recipe.model_id == model_id:
         return []
     return [
-        f"This poster was drawn with {detail.model_id}; the studio now runs {model_id}, "
+        f"This poster was drawn with {detail.recipe.model_id}; the studio now runs {model_id}, "
         "so the rerun will not match it pixel for pixel."
     ]
 
@@ -88,8 +63,11 @@ def _load(db: Database, poster_id: int) -> PosterDetail:
 def rerun_exact(db: Database, poster_id: int, model_id: str, demo_models: bool) -> RerunResult:
     """The same recipe and seed. On the same model and hardware it draws the same PNG."""
     detail = _load(db, poster_id)
-    _, job_ids, group = enqueue(db, _copy_prompt(detail), [_job(detail, detail.seed, model_id, demo_models)])
-    return RerunResult(job_ids=job_ids, seeds=[detail.seed], variant_group=group, warnings=_model_warning(detail, model_id))
+    seed = detail.recipe.seed
+    _, job_ids, group = enqueue(
+        db, _again(detail, model_id, demo_models), [seed], parent_job_id=detail.provenance.job_id
+    )
+    return RerunResult(job_ids=job_ids, seeds=[seed], variant_group=group, warnings=_model_warning(detail, model_id))
 
 
 def rerun_new_seeds(db: Database, poster_id: int, count: int, model_id: str, demo_models: bool) -> RerunResult:
@@ -99,7 +77,16 @@ def rerun_new_seeds(db: Database, poster_id: int, count: int, model_id: str, dem
     detail = _load(db, poster_id)
     seeds = pick_seeds(None, count)
     # A random draw could repeat the parent's seed; that would be an exact rerun, not a new seed.
-    seeds = [seed if seed != detail.seed else (seed + 1) % (2**31) for seed in seeds]
-    jobs = [_job(detail, seed, model_id, demo_models) for seed in seeds]
-    _, job_ids, group = enqueue(db, _copy_prompt(detail), jobs)
+    seeds = [seed if seed != detail.recipe.seed else (seed + 1) % (2**31) for seed in seeds]
+    _, job_ids, group = enqueue(
+        db, _again(detail, model_id, demo_models), seeds, parent_job_id=detail.provenance.job_id
+    )
     return RerunResult(job_ids=job_ids, seeds=seeds, variant_group=group, warnings=_model_warning(detail, model_id))
+
+
+def compose_notes(db: Database, recipe: Recipe) -> list[str]:
+    """What the user should know when this recipe refills Compose here ("edit and rerun",
+    or a PNG recalled): a brief or brand kit this studio lacks, a newer prompt builder."""
+    has_brief = recipe.brief_id is not None and brief_exists(db, recipe.brief_id)
+    has_kit = recipe.brand_kit_id is not None and get_kit(db, recipe.brand_kit_id) is not None
+    return recall_notes(recipe, BUILDER_VERSION, has_brief, has_kit)

@@ -76,7 +76,7 @@ def make_after_poster_hook(db: Database, queue: JobQueue):
     queue its next seed (in the same transaction) when no poster of it is fully correct yet."""
 
     def after_poster(poster_id, image, claimed) -> None:
-        _, follow_up = check_and_record(db, poster_id, image, claimed.exact_strings, follow_up=True)
+        _, follow_up = check_and_record(db, poster_id, image, claimed.recipe.exact_strings, follow_up=True)
         if follow_up is not None:
             logger.info("best-of-N: job %s queued after job %s", follow_up, claimed.id)
             queue.notify([follow_up])

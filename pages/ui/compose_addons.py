@@ -13,12 +13,10 @@ import logging
 import streamlit as st
 
 from core.prompt.brand import brand_block
-from core.services.export import RecipeImportError, read_recipe
-from core.prompt.builder import BUILDER_VERSION, TONES
-from core.recipe import compose_prefill
+from core.services.export import RecipeImportError, recall_recipe
+from core.prompt.builder import TONES
+from core.recipe import Recipe
 from storage.brand_kits import get_kit, list_kits
-from storage.briefs import brief_exists
-from storage.lineage import job_made_poster
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +77,56 @@ def brand_kit_section(studio) -> None:
         )
 
 
+# Compose's widget key for each recipe field (pages/compose.py DEFAULTS). Width, height, the
+# built prompt and the model are not widgets: Compose derives them again.
+RECIPE_WIDGETS = {
+    "compose_name": lambda r: r.product.get("name", ""),
+    "compose_description": lambda r: r.product.get("description", ""),
+    "compose_offer": lambda r: r.product.get("offer", ""),
+    "compose_price": lambda r: r.product.get("price", ""),
+    "compose_cta": lambda r: r.product.get("cta", ""),
+    "compose_benefits": lambda r: "\n".join(r.product.get("benefits") or []),
+    "compose_show_name": lambda r: bool(r.product.get("show_name", True)),
+    "compose_tone": lambda r: r.tone,
+    "compose_style": lambda r: r.style_keywords,
+    "compose_language": lambda r: r.language,
+    "compose_brief": lambda r: r.brief_text,
+    # A brief or kit this studio lacks is dropped by the page itself (its text is kept).
+    "compose_brief_id": lambda r: r.brief_id,
+    "compose_brand_kit": lambda r: r.brand_kit_id,
+    "compose_brand_block": lambda r: r.brand_block,
+    "compose_preset": lambda r: r.preset_key,
+    "compose_draft_size": lambda r: r.draft_size,
+    "compose_steps": lambda r: r.steps,
+    "compose_cfg": lambda r: float(r.true_cfg_scale),
+    "compose_seed": lambda r: str(r.seed),
+    "compose_variants": lambda r: 1,
+    "compose_negative": lambda r: r.negative_prompt,
+    "compose_negative_preset": lambda r: r.negative_preset,
+}
+
+
+def fill_compose(recipe: Recipe, notes: list[str], parent_job_id: int | None, parent_poster_id: int | None) -> None:
+    """Set Compose's widgets from a recipe (a callback, or before switching to Compose)."""
+    state = st.session_state
+    for key, value_of in RECIPE_WIDGETS.items():
+        state[key] = value_of(recipe)
+    if parent_job_id is not None:
+        state.compose_parent_job_id = parent_job_id
+        state.compose_parent_poster_id = parent_poster_id
+    else:
+        state.pop("compose_parent_job_id", None)
+        state.pop("compose_parent_poster_id", None)
+    state.compose_notes = notes
+
+
 def _import_png(studio) -> None:
     state = st.session_state
     upload = state.get("compose_import")
     if upload is None:
         return
     try:
-        recipe, source = read_recipe(upload.getvalue())
+        recall = recall_recipe(studio.db, upload.getvalue())
     except RecipeImportError as problem:
         state.compose_import_message = ("error", f"{upload.name}: {problem}")
         return
@@ -93,19 +134,8 @@ def _import_png(studio) -> None:
         logger.exception("could not read an uploaded PNG")
         state.compose_import_message = ("error", f"{upload.name} could not be read as an image. Is it a PNG exported from the gallery?")
         return
-    kit_exists = recipe.brand_kit_id is not None and get_kit(studio.db, recipe.brand_kit_id) is not None
-    has_brief = recipe.brief_id is not None and brief_exists(studio.db, recipe.brief_id)
-    prefill = compose_prefill(recipe, BUILDER_VERSION, has_brief, kit_exists)
-    for key, value in prefill.values.items():  # every value checked before any is set
-        state[key] = value
-    # Lineage only when this very poster was made here; a PNG from elsewhere starts afresh.
-    if source.job_id is not None and source.sha256 and job_made_poster(studio.db, source.job_id, source.sha256):
-        state.compose_parent_job_id = source.job_id
-        state.compose_parent_poster_id = source.poster_id
-    else:
-        state.pop("compose_parent_job_id", None)
-        state.pop("compose_parent_poster_id", None)
-    state.compose_notes = prefill.notes
+    recipe = recall.recipe
+    fill_compose(recipe, recall.notes, recall.parent_job_id, recall.parent_poster_id)
     state.compose_import_message = (
         "success",
         f"Recalled the recipe from {upload.name}: {recipe.product.get('name') or 'untitled'}, seed {recipe.seed}, "
@@ -135,15 +165,14 @@ def _detach() -> None:
 
 def rerun_notice() -> None:
     parent = st.session_state.get("compose_parent_job_id")
-    if parent is None:
-        return
-    poster = st.session_state.get("compose_parent_poster_id")
-    c1, c2 = st.columns([5, 1], vertical_alignment="center")
-    c1.info(
-        f"Editing a rerun of poster #{poster} (job {parent}): posters you generate now record it as their parent."
-        if poster
-        else f"Editing a rerun of job {parent}: posters you generate now record it as their parent."
-    )
-    c2.button("Start fresh", key="compose_detach", on_click=_detach, help="Generate without linking to that poster.")
+    if parent is not None:
+        poster = st.session_state.get("compose_parent_poster_id")
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.info(
+            f"Editing a rerun of poster #{poster} (job {parent}): posters you generate now record it as their parent."
+            if poster
+            else f"Editing a rerun of job {parent}: posters you generate now record it as their parent."
+        )
+        c2.button("Start fresh", key="compose_detach", on_click=_detach, help="Generate without linking to that poster.")
     for note in st.session_state.get("compose_notes") or []:
         st.warning(note)
