@@ -10,13 +10,12 @@ from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, Compo
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
 from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, LANGUAGES, TONES, ProductFields, PromptTooLongError, split_benefits
 from core.brief.sections import compact_brief
+from core.services import jobs
+from core.services.briefs import get_brief, list_briefs
+from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
+from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
-from storage import jobs as job_rows
-from storage.briefs import get_brief, list_briefs
-from storage.gallery import get_poster
-from storage.models import FINISHED_STATUSES
-from storage.textchecks import set_job_ids
 from pages.ui.text_badges import render_text_check
 
 logger = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ with left:
         c1, c2 = st.columns([1, 3])
         c1.image(thumb_path(studio, chosen_brief.draft_thumb_path))
         c2.caption("Folded into the prompt as:")
-        c2.write(compact_brief(chosen_brief.current_sections, language=chosen_brief.language) or "(this brief is empty)")
+        c2.text(compact_brief(chosen_brief.current_sections, language=chosen_brief.language) or "(this brief is empty)")
 
     st.subheader("Format")
     c1, c2 = st.columns([2, 1])
@@ -189,7 +188,7 @@ with right:
     if error and not any(str(st.session_state[k]).strip() for k in ("compose_name", "compose_description", "compose_offer")):
         st.info("Fill in the product fields: the exact prompt appears here before anything runs.")
     elif error:
-        st.error(error, icon="✋")
+        st.error(plain(error), icon="✋")
     if recipe is not None:
         st.code(recipe.built.prompt, language=None, wrap_lines=True)
         st.caption(
@@ -197,7 +196,7 @@ with right:
             f"builder {recipe.built.builder_version}"
         )
         for warning in recipe.warnings:
-            st.warning(warning)
+            st.warning(plain(warning))
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
@@ -217,17 +216,17 @@ with right:
 def render_jobs() -> None:
     group = st.session_state.get("compose_group")
     # A best-of-N set grows while it runs, so the set is read from its rows, not remembered.
-    batch = set_job_ids(studio.db, group) if group else list(st.session_state.get("compose_batch", []))
+    batch = jobs.batch_job_ids(studio.db, group) if group else list(st.session_state.get("compose_batch", []))
     # Jobs queued elsewhere (another tab, another user) are shown too, so nothing is hidden.
-    others = [job_id for job_id in job_rows.active_job_ids(studio.db) if job_id not in batch]
-    states = job_rows.job_states(studio.db, batch)
+    others = [job_id for job_id in jobs.active_job_ids(studio.db) if job_id not in batch]
+    states = jobs.job_states(studio.db, batch)
     if not states and not others:
         return
     st.subheader("Results")
     if others:
         st.caption(f"{len(others)} other job(s) from other sessions are queued or running; jobs run one at a time.")
     posters = {s.id: get_poster(studio.db, s.poster_id) for s in states if s.poster_id is not None}
-    finished = all(s.status in FINISHED_STATUSES for s in states)
+    finished = all(s.status in jobs.FINISHED_STATUSES for s in states)
     if finished and len(posters) > 1:
         # The batch is done: best text first (unchecked posters last, then by variant).
         def text_rank(state):
@@ -260,11 +259,11 @@ def render_jobs() -> None:
                 st.markdown(f"**{title}** — cancelled")
             else:
                 st.markdown(f"**{title}** — failed")
-                st.error(state.error or "unknown error")
+                st.error(plain(state.error or "unknown error"))
             if state.status in ("queued", "running"):
                 label = "Cancelling…" if state.cancel_requested else "Cancel"
                 if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):
-                    job_rows.request_cancel(studio.db, state.id)
+                    jobs.cancel(studio.db, state.id)
                     st.rerun(scope="fragment")
     checks_pending = studio.settings.text_check and any(p.text_check is None for p in posters.values())
     if states and finished and not checks_pending and st.session_state.get("compose_polling"):
@@ -278,13 +277,13 @@ def batch_checks_pending() -> bool:
     the next seed of a best-of-N set)."""
     if not studio.settings.text_check or not st.session_state.get("compose_group"):
         return False
-    states = job_rows.job_states(studio.db, set_job_ids(studio.db, st.session_state.compose_group))
+    states = jobs.job_states(studio.db, jobs.batch_job_ids(studio.db, st.session_state.compose_group))
     return any(get_poster(studio.db, s.poster_id).text_check is None for s in states if s.poster_id is not None)
 
 
 # Poll only while something is queued, running or being checked; the fragment reruns alone,
 # not the form.
-active = bool(job_rows.active_job_ids(studio.db)) or batch_checks_pending()
+active = bool(jobs.active_job_ids(studio.db)) or batch_checks_pending()
 st.session_state.compose_polling = active
 with right:
     st.fragment(run_every=1.0 if active else None)(render_jobs)()

@@ -13,12 +13,12 @@ import logging
 import streamlit as st
 
 from core.prompt.brand import brand_block
+from core.services.brand_kits import get_kit, list_kits
 from core.services.export import RecipeImportError, read_recipe
+from core.services.gallery import job_made_poster, recall_links
 from core.prompt.builder import BUILDER_VERSION, TONES
 from core.recipe import compose_prefill
-from storage.brand_kits import get_kit, list_kits
-from storage.gallery import brief_exists
-from storage.lineage import job_made_poster
+from pages.ui.markdown_text import plain
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _apply_kit(studio) -> None:
         filled.append("the offer headline (its tagline)")
     state.compose_kit_message = (
         "success",
-        f"Applied {kit.name}: brand block added" + (f"; filled {', '.join(filled)}." if filled else "."),
+        f"Applied {plain(kit.name)}: brand block added" + (f"; filled {', '.join(filled)}." if filled else "."),
     )
 
 
@@ -87,14 +87,13 @@ def _import_png(studio) -> None:
     try:
         recipe, source = read_recipe(upload.getvalue())
     except RecipeImportError as problem:
-        state.compose_import_message = ("error", f"{upload.name}: {problem}")
+        state.compose_import_message = ("error", f"{plain(upload.name)}: {plain(problem)}")
         return
     except Exception:
         logger.exception("could not read an uploaded PNG")
-        state.compose_import_message = ("error", f"{upload.name} could not be read as an image. Is it a PNG exported from the gallery?")
+        state.compose_import_message = ("error", f"{plain(upload.name)} could not be read as an image. Is it a PNG exported from the gallery?")
         return
-    kit_exists = recipe.brand_kit_id is not None and get_kit(studio.db, recipe.brand_kit_id) is not None
-    has_brief = recipe.brief_id is not None and brief_exists(studio.db, recipe.brief_id)
+    has_brief, kit_exists = recall_links(studio.db, recipe.brief_id, recipe.brand_kit_id)
     prefill = compose_prefill(recipe, BUILDER_VERSION, has_brief, kit_exists)
     for key, value in prefill.values.items():  # every value checked before any is set
         state[key] = value
@@ -108,7 +107,7 @@ def _import_png(studio) -> None:
     state.compose_notes = prefill.notes
     state.compose_import_message = (
         "success",
-        f"Recalled the recipe from {upload.name}: {recipe.product.get('name') or 'untitled'}, seed {recipe.seed}, "
+        f"Recalled the recipe from {plain(upload.name)}: {plain(recipe.product.get('name') or 'untitled')}, seed {recipe.seed}, "
         f"{recipe.steps} steps. Check the prompt, then Generate.",
     )
 
@@ -146,4 +145,4 @@ def rerun_notice() -> None:
     )
     c2.button("Start fresh", key="compose_detach", on_click=_detach, help="Generate without linking to that poster.")
     for note in st.session_state.get("compose_notes") or []:
-        st.warning(note)
+        st.warning(plain(note))

@@ -1,0 +1,30 @@
+"""What the Settings page and the sidebar say about this machine and the image model:
+memory now, the precision it draws in, the loaded setup and the benchmark estimates."""
+
+from __future__ import annotations
+
+from core.render.engine import LIGHTNING_STEPS, pipeline_dtypes, setup_of
+from core.render.estimates import Estimate, estimate_poster_seconds
+from core.render.system_info import SystemSnapshot, snapshot
+
+__all__ = [
+    "Estimate",
+    "LIGHTNING_STEPS",
+    "SystemSnapshot",
+    "estimate_poster_seconds",
+    "precision_label",
+    "setup_label",
+    "snapshot",
+]
+
+
+def precision_label(device: str) -> str:
+    """The precision posters are drawn in on this device (engine.pipeline_dtypes decides it)."""
+    dtypes = pipeline_dtypes(device)
+    default = str(dtypes["default"]).removeprefix("torch.")
+    vae = str(dtypes["vae"]).removeprefix("torch.")
+    return default if vae == default else f"{default} (the VAE in {vae})"
+
+
+def setup_label(pipeline) -> str:
+    return setup_of(pipeline).label
