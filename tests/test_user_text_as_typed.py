@@ -114,7 +114,7 @@ def test_every_page_shows_hostile_user_text_as_typed(app_studio):
     at = AppTest.from_file(HOME, default_timeout=60)
     at.run()
     home = assert_shown_as_typed(at, "Home")
-    assert "!\\[px\\]\\(http\\://evil\\.test/px\\.png\\)" in home  # the name is there, escaped
+    assert "!\\[px\\](http\\://evil.test/px.png)" in home  # the name is there, escaped
 
     visits = [
         ("pages/gallery.py", {}),
@@ -155,7 +155,7 @@ def test_every_page_shows_hostile_user_text_as_typed(app_studio):
     at.run()
     at.selectbox(key="compose_brand_kit").set_value(ids["kit"]).run()
     text = assert_shown_as_typed(at, "compose with a kit")
-    assert "Applied \\!\\[px\\]" in text  # the kit's success message names it, escaped
+    assert "Applied !\\[px\\]" in text  # the kit's success message names it, escaped
     at.selectbox(key="compose_brief_id").set_value(ids["brief"]).run()
     assert_shown_as_typed(at, "compose with a kit and a brief")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from core.render.engine import LIGHTNING_STEPS, pipeline_dtypes, setup_of
 from core.render.estimates import Estimate, estimate_poster_seconds
-from core.render.system_info import SystemSnapshot, snapshot
+from core.render import system_info
+from core.render.system_info import SystemSnapshot
 
 __all__ = [
     "Estimate",
@@ -16,6 +17,11 @@ __all__ = [
     "setup_label",
     "snapshot",
 ]
+
+
+def snapshot(device: str) -> SystemSnapshot:
+    """Memory and device now (core/render/system_info.py, looked up at each call)."""
+    return system_info.snapshot(device)
 
 
 def precision_label(device: str) -> str:
