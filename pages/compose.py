@@ -119,7 +119,9 @@ with left:
         c1.number_input("Steps", min_value=1, max_value=150, step=1, key="compose_steps")
         c2.number_input("true_cfg_scale", min_value=1.0, max_value=20.0, step=0.5, key="compose_cfg")
         c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
-        c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants")
+        c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants",
+                        disabled=st.session_state.compose_until_correct,
+                        help="Off while 'Generate until all text is correct' is on: that draws one seed at a time.")
         c1.checkbox(
             "Generate until all text is correct",
             key="compose_until_correct",
