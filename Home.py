@@ -7,13 +7,14 @@ from pathlib import Path
 
 import streamlit as st
 
-# Pages import `core`, `storage` and `pages.ui.shared` from the app root, also under AppTest.
+# Pages import `core` and `pages.ui.shared` from the app root, also under AppTest.
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from pages.ui.markdown_text import plain  # noqa: E402
 from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_path  # noqa: E402
-from storage.gallery import GalleryFilter, list_posters  # noqa: E402
+from core.services.gallery import GalleryFilter, list_posters  # noqa: E402
 
 st.set_page_config(page_title="Qwen Poster Studio", page_icon="🖼️", layout="wide")
 
@@ -34,7 +35,12 @@ def home() -> None:
     columns = st.columns(4)
     for index, card in enumerate(cards):
         with columns[index % 4]:
-            st.image(thumb_path(studio, card.thumb_path), caption=f"{card.product_name or 'Untitled'} · seed {card.seed}")
+            # A click opens the poster in the gallery (in a new tab: st.image links always do).
+            st.image(
+                thumb_path(studio, card.thumb_path),
+                caption=f"{plain(card.product_name or 'Untitled')} · seed {card.seed}",
+                link=f"gallery?poster={card.id}",
+            )
     st.page_link("pages/gallery.py", label=f"All {total} posters in the gallery →")
 
 

@@ -10,8 +10,9 @@ import streamlit as st
 
 from core.prompt.brand import BrandKitError, brand_block, colors_to_text, validate_kit
 from core.prompt.builder import TONES
+from core.services.brand_kits import DuplicateKitName, create_kit, delete_kit, get_kit, list_kits, prompts_using, update_kit
+from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell
-from storage.brand_kits import DuplicateKitName, create_kit, delete_kit, get_kit, list_kits, prompts_using, update_kit
 
 require_app_shell()
 logger = logging.getLogger(__name__)
@@ -86,13 +87,13 @@ with left:
         st.info("No brand kits yet. Create the first one with the form.")
     for kit in kits:
         with st.container(border=True):
-            st.markdown(f"**{kit.name}**" + (f" · wordmark “{kit.wordmark}”" if kit.wordmark else ""))
+            st.markdown(f"**{plain(kit.name)}**" + (f" · wordmark “{plain(kit.wordmark)}”" if kit.wordmark else ""))
             st.html(swatches(kit.colors))
             details = [
-                f"Fonts: {kit.fonts}" if kit.fonts else "",
-                f"Tagline: “{kit.tagline}”" if kit.tagline else "",
-                f"Tone: {kit.tone}" if kit.tone else "",
-                f"Style: {kit.style_keywords}" if kit.style_keywords else "",
+                f"Fonts: {plain(kit.fonts)}" if kit.fonts else "",
+                f"Tagline: “{plain(kit.tagline)}”" if kit.tagline else "",
+                f"Tone: {plain(kit.tone)}" if kit.tone else "",
+                f"Style: {plain(kit.style_keywords)}" if kit.style_keywords else "",
             ]
             st.caption(" · ".join(d for d in details if d) or "No defaults set.")
             c1, c2, _ = st.columns([1, 1, 3])
@@ -102,7 +103,7 @@ with left:
             if st.session_state.get("kit_confirm_delete") == kit.id:
                 used = prompts_using(studio.db, kit.id)
                 st.warning(
-                    f"Delete **{kit.name}**? "
+                    f"Delete **{plain(kit.name)}**? "
                     + (
                         f"{used} prompt(s) used it: they keep their brand block (so reruns are unchanged) but lose the link to the kit."
                         if used
@@ -113,7 +114,7 @@ with left:
                 if d1.button("Yes, delete", key=f"kit_delete_yes_{kit.id}", type="primary"):
                     st.session_state.pop("kit_confirm_delete", None)
                     if delete_kit(studio.db, kit.id):
-                        st.session_state.kit_flash = f"Deleted the kit {kit.name}."
+                        st.session_state.kit_flash = f"Deleted the kit {plain(kit.name)}."
                     if st.session_state.get("kit_editing") == kit.id:
                         st.session_state.kit_reset = True
                     st.rerun()
@@ -151,7 +152,7 @@ with right:
         )
     except BrandKitError as problem:
         if any(str(st.session_state[k]).strip() for k in FIELDS):
-            st.error(str(problem))
+            st.error(plain(problem))
     if spec is not None:
         st.caption("Brand block it adds to the prompt:")
         st.code(brand_block(spec.name, [c.as_dict() for c in spec.colors], spec.fonts, spec.wordmark), language=None, wrap_lines=True)
@@ -161,15 +162,15 @@ with right:
         try:
             if editing is None:
                 create_kit(studio.db, spec)
-                st.session_state.kit_flash = f"Created the kit {spec.name}."
+                st.session_state.kit_flash = f"Created the kit {plain(spec.name)}."
             elif update_kit(studio.db, editing, spec):
-                st.session_state.kit_flash = f"Saved the kit {spec.name}."
+                st.session_state.kit_flash = f"Saved the kit {plain(spec.name)}."
             else:
                 st.session_state.kit_flash_error = "That kit was deleted meanwhile; save it again as a new kit."
                 st.session_state.kit_editing = None
                 st.rerun()
         except DuplicateKitName:
-            st.error(f"A kit named {spec.name!r} already exists. Pick another name, or edit that kit.")
+            st.error(f"A kit named {plain(repr(spec.name))} already exists. Pick another name, or edit that kit.")
         except Exception:
             logger.exception("could not save a brand kit")
             st.error("The kit could not be saved (database error). Nothing was stored; try again.")

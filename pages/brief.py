@@ -7,12 +7,12 @@ import logging
 
 import streamlit as st
 
-from core.brief.runtime import STAGE_FREEING
 from core.brief.sections import SECTION_KEYS, SECTION_TITLES, compact_brief
 from core.brief.drafts import DraftError, prepare_draft
 from core.prompt.builder import LANGUAGES
+from core.services.briefs import STAGE_FREEING, get_brief, list_briefs, save_edits
+from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
-from storage.briefs import get_brief, list_briefs, update_brief_sections
 
 logger = logging.getLogger(__name__)
 require_app_shell()
@@ -53,12 +53,12 @@ def show_brief(brief_id: int) -> None:
     c1, c2 = st.columns(2)
     if c1.button("Save edits", key=f"btn_save_brief_{record.id}"):
         edited = {key: st.session_state[f"brief_edit_{record.id}_{key}"].strip() for key in SECTION_KEYS}
-        update_brief_sections(studio.db, record.id, edited)
+        save_edits(studio.db, record.id, edited)
         st.toast("Brief saved.")
     if c2.button("Use in Compose →", type="primary", key=f"btn_use_brief_{record.id}"):
         edited = {key: st.session_state[f"brief_edit_{record.id}_{key}"].strip() for key in SECTION_KEYS}
         if edited != sections:
-            update_brief_sections(studio.db, record.id, edited)
+            save_edits(studio.db, record.id, edited)
         use_in_compose(record.id)
 
     with st.expander("The model's raw text"):
@@ -84,9 +84,12 @@ with left:
         try:
             prepared = prepare_draft(upload.getvalue(), upload.name)
         except DraftError as problem:
-            st.error(str(problem), icon="✋")
+            st.error(plain(problem), icon="✋")
         else:
-            st.image(prepared.image, caption=f"{upload.name} · {prepared.original_width}×{prepared.original_height} {prepared.original_format}")
+            width, height = prepared.original_width, prepared.original_height
+            if (prepared.image.width > prepared.image.height) != (width > height):
+                width, height = height, width  # the file's EXIF turned it upright, as it is stored
+            st.image(prepared.image, caption=f"{plain(upload.name)} · {width}×{height} {prepared.original_format}")
 
     if st.button("Write the brief", type="primary", disabled=prepared is None, key="btn_write_brief"):
         with st.status("Writing the brief…", expanded=True) as status:
@@ -102,7 +105,7 @@ with left:
                 logger.exception("brief failed")
                 status.update(label="The brief failed", state="error")
                 st.error(
-                    f"The brief model could not run ({type(error).__name__}: {error}). Nothing was stored. "
+                    f"The brief model could not run ({type(error).__name__}: {plain(error)}). Nothing was stored. "
                     "Check STUDIO_VL_MODEL (a hub id with network access, or a local folder) or set STUDIO_DEMO=1."
                 )
             else:
@@ -118,7 +121,7 @@ with right:
         try:
             show_brief(int(current))
         except ValueError:
-            st.error(f"'{current}' is not a brief id.")
+            st.error(f"'{plain(current)}' is not a brief id.")
     else:
         st.info("Upload a draft and write a brief: its seven sections appear here to edit.")
 
@@ -133,7 +136,7 @@ for index, record in enumerate(briefs):
         with st.container(border=True):
             st.image(thumb_path(studio, record.draft_thumb_path))
             summary = compact_brief(record.current_sections, max_chars=120, language=record.language)
-            st.caption(f"**#{record.id}** · {record.created_at:%Y-%m-%d %H:%M} · {summary or '(empty brief)'}")
+            st.caption(f"**#{record.id}** · {record.created_at:%Y-%m-%d %H:%M} · {plain(summary) or '(empty brief)'}")
             c1, c2 = st.columns(2)
             if c1.button("Open", key=f"btn_open_brief_{record.id}"):
                 st.session_state.brief_current_id = record.id

@@ -9,12 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from core.recipe import diff_recipes, word_diff
+from core.services.gallery import get_posters
+from core.services.reviews import summaries
 from pages.ui.compare_tray import MAX_COMPARE, selected
 from pages.ui.review import review_form, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell
-from storage.gallery import get_posters
-from storage.reviews import summaries
 
 require_app_shell()
 studio = get_studio()
@@ -58,7 +58,7 @@ raw = st.query_params.get("ids")
 try:
     ids = parse_ids(raw) if raw else list(selected())
 except ValueError as problem:
-    st.error(str(problem))
+    st.error(plain(problem))
     st.stop()
 
 if len(ids) > MAX_COMPARE:

@@ -22,11 +22,12 @@ from core.prompt.builder import (
 from core.brief.sections import compact_brief
 from core.recipe import CFG_RANGE, STEPS_RANGE
 from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
+from core.services import jobs
+from core.services.briefs import get_brief, list_briefs
+from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
+from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
-from storage.briefs import get_brief, list_briefs
-from storage.gallery import get_poster
-from storage.textchecks import set_job_ids
 from pages.ui.text_badges import render_text_check
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ with left:
         c1, c2 = st.columns([1, 3])
         c1.image(thumb_path(studio, chosen_brief.draft_thumb_path))
         c2.caption("Folded into the prompt as:")
-        c2.write(compact_brief(chosen_brief.current_sections, language=chosen_brief.language) or "(this brief is empty)")
+        c2.text(compact_brief(chosen_brief.current_sections, language=chosen_brief.language) or "(this brief is empty)")
 
     st.subheader("Format")
     c1, c2 = st.columns([2, 1])
@@ -144,7 +145,9 @@ with left:
         c1.number_input("Steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1], step=1, key="compose_steps")
         c2.number_input("true_cfg_scale", min_value=CFG_RANGE[0], max_value=CFG_RANGE[1], step=0.5, key="compose_cfg")
         c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
-        c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants")
+        c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants",
+                        disabled=st.session_state.compose_until_correct,
+                        help="Off while 'Generate until all text is correct' is on: that draws one seed at a time.")
         c1.checkbox(
             "Generate until all text is correct",
             key="compose_until_correct",
@@ -221,7 +224,7 @@ with right:
     if error and not any(str(st.session_state[k]).strip() for k in ("compose_name", "compose_description", "compose_offer")):
         st.info("Fill in the product fields: the exact prompt appears here before anything runs.")
     elif error:
-        st.error(error, icon="✋")
+        st.error(plain(error), icon="✋")
     if recipe is not None:
         st.code(recipe.built.prompt, language=None, wrap_lines=True)
         st.caption(
@@ -229,7 +232,7 @@ with right:
             f"builder {recipe.built.builder_version}"
         )
         for warning in recipe.warnings:
-            st.warning(warning)
+            st.warning(plain(warning))
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
@@ -249,7 +252,7 @@ with right:
 def render_jobs() -> None:
     group = st.session_state.get("compose_group")
     # A best-of-N set grows while it runs, so the set is read from its rows, not remembered.
-    batch = set_job_ids(studio.db, group) if group else list(st.session_state.get("compose_batch", []))
+    batch = jobs.batch_job_ids(studio.db, group) if group else list(st.session_state.get("compose_batch", []))
     # Jobs queued elsewhere (another tab, another user) are shown too, so nothing is hidden.
     others = [job_id for job_id in studio.queue.active_job_ids() if job_id not in batch]
     states = studio.queue.job_states(batch)
@@ -292,7 +295,7 @@ def render_jobs() -> None:
                 st.markdown(f"**{title}** — cancelled")
             else:
                 st.markdown(f"**{title}** — failed")
-                st.error(state.error or "unknown error")
+                st.error(plain(state.error or "unknown error"))
             if state.status in ACTIVE_STATUSES:
                 label = "Cancelling…" if state.cancel_requested else "Cancel"
                 if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):
@@ -310,7 +313,7 @@ def batch_checks_pending() -> bool:
     the next seed of a best-of-N set)."""
     if not studio.settings.text_check or not st.session_state.get("compose_group"):
         return False
-    states = studio.queue.job_states(set_job_ids(studio.db, st.session_state.compose_group))
+    states = studio.queue.job_states(jobs.batch_job_ids(studio.db, st.session_state.compose_group))
     return any(get_poster(studio.db, s.poster_id).text_check is None for s in states if s.poster_id is not None)
 
 

@@ -17,28 +17,30 @@ from core.prompt.presets import PRESETS
 from core.prompt.builder import LANGUAGES
 from core.recipe import describe
 from core.services.reruns import RerunError, compose_notes, rerun_exact, rerun_new_seeds
-from core.services.reviews import VERDICTS
+from core.services.gallery import (
+    GalleryFilter,
+    LineageNode,
+    PosterCard,
+    count_posters,
+    delete,
+    describe_selection,
+    get_poster,
+    get_variant_set,
+    lineage,
+    list_posters,
+    list_variant_sets,
+    poster_ids_matching,
+    unchecked_poster_ids,
+    zip_file_name,
+)
+from core.states import ACTIVE_STATUSES, JobStatus
+from core.services.reviews import VERDICTS, ReviewSummary, reviewer_names, reviews_for, summaries, summarize
 from pages.ui.compose_addons import fill_compose
 from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell, thumb_path
 from pages.ui.text_badges import render_text_check
-from storage.gallery import (
-    count_posters,
-    GalleryFilter,
-    PosterCard,
-    delete_poster,
-    get_poster,
-    get_variant_set,
-    list_posters,
-    list_variant_sets,
-    poster_ids_matching,
-)
-from storage.lineage import LineageNode, lineage
-from core.states import ACTIVE_STATUSES, JobStatus
-from storage.textchecks import unchecked_poster_ids
-from storage.reviews import ReviewSummary, reviewer_names, reviews_for, summaries, summarize
 
 require_app_shell()
 logger = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def zip_button(poster_ids: list[int], selection: str, label: str, key: str) -> N
     st.download_button(
         label,
         data=lambda: zip_posters(studio.db, studio.store, poster_ids, selection),
-        file_name=f"posters-{selection.replace(' ', '-').replace(':', '')[:40]}.zip",
+        file_name=zip_file_name(selection),
         mime="application/zip",
         key=key,
         on_click="ignore",
@@ -90,7 +92,7 @@ def tile(card: PosterCard, summary: ReviewSummary | None, title: str | None = No
         else:
             st.markdown(f"*{card.status}*")
             if card.error:
-                st.caption(card.error)
+                st.caption(plain(card.error))
         seconds = f" · {card.seconds:.1f} s" if card.seconds else ""
         # The text score slot: filled once the OCR text check has scored the poster.
         text_score = f"{card.text_score:.0%}" if card.text_score is not None else "—"
@@ -168,7 +170,7 @@ def filter_bar(view: str) -> GalleryFilter:
         "Not yet reviewed by me",
         key="gallery_not_mine",
         disabled=me is None,
-        help="Open any poster and enter your name in its review section first." if me is None else f"Hide what {me} has reviewed.",
+        help="Open any poster and enter your name in its review section first." if me is None else f"Hide what {plain(me)} has reviewed.",
     )
     return GalleryFilter(
         preset_key=preset,
@@ -195,14 +197,14 @@ def pager(page: int, pages: int) -> None:
         st.rerun()
 
 
-def selection_zip(filters: GalleryFilter, total_label: str) -> None:
+def selection_zip(filters: GalleryFilter, view_label: str) -> None:
     if filters.status not in (JobStatus.DONE, None):
         return  # failed, queued and cancelled jobs have no images to zip
     ids, total = poster_ids_matching(studio.db, filters, limit=MAX_ZIP_POSTERS)
     if total > MAX_ZIP_POSTERS:
         st.caption(f"A zip holds at most {MAX_ZIP_POSTERS} posters and {total} match: narrow the filters to zip them.")
         return
-    zip_button(ids, f"gallery {total_label}", f"Download these {len(ids)} posters as a zip (with manifest)", "gallery_zip")
+    zip_button(ids, describe_selection(view_label, filters), f"Download these {len(ids)} posters as a zip (with manifest)", "gallery_zip")
 
 
 def show_grid() -> None:
@@ -292,13 +294,13 @@ def show_set(group: str) -> None:
         back_to_grid()
         st.rerun()
     if variant_set is None:
-        st.error(f"Variant set {group!r} does not exist (its posters may have been deleted).")
+        st.error(f"Variant set {plain(repr(group))} does not exist (its posters may have been deleted).")
         return
     drawn = [c for c in variant_set.cards if c.id is not None]
-    st.header(f"Variant set · {variant_set.product_name or 'Untitled'}")
+    st.header(f"Variant set · {plain(variant_set.product_name or 'Untitled')}")
     st.caption(
         f"{preset_label(variant_set.preset_key)} · {len(variant_set.cards)} variant(s), {len(drawn)} drawn · "
-        f"queued {variant_set.created_at:%Y-%m-%d %H:%M} · set {group}"
+        f"queued {variant_set.created_at:%Y-%m-%d %H:%M} · set {plain(group)}"
     )
     tray()
     tiles(variant_set.cards, titles={c.job_id: f"Variant {i + 1}" for i, c in enumerate(variant_set.cards)})
@@ -333,16 +335,17 @@ def recipe_section(detail) -> None:
     st.markdown("**Negative prompt**")
     st.code(recipe.negative_prompt, language=None, wrap_lines=True)
     if recipe.brand_block:
-        st.caption(f"Brand block: {recipe.brand_block}")
+        st.caption(f"Brand block: {plain(recipe.brand_block)}")
     if detail.brief_sections:
         with st.expander(f"Brief #{recipe.brief_id} used", expanded=True):
             for key, text in detail.brief_sections.items():
                 if text:
-                    st.markdown(f"**{key.replace('_', ' ').capitalize()}**\n\n{text}")
+                    st.markdown(f"**{key.replace('_', ' ').capitalize()}**")
+                    st.text(text)
             st.page_link("pages/brief.py", label=f"Open brief #{recipe.brief_id}", query_params={"brief": str(recipe.brief_id)})
     elif recipe.brief_text:
         with st.expander("Brief used"):
-            st.write(recipe.brief_text)
+            st.text(recipe.brief_text)
     with st.expander("Product fields (JSON)"):
         st.code(json.dumps(recipe.product, ensure_ascii=False, indent=2), language="json")
 
@@ -420,7 +423,7 @@ def rerun_section(detail) -> None:
         return
     studio.queue.notify(result.job_ids)
     for warning in result.warnings:
-        st.warning(warning)
+        st.warning(plain(warning))
     st.session_state.rerun_flash = (
         f"Queued {len(result.job_ids)} rerun job(s), seed(s) {', '.join(map(str, result.seeds))}. "
         "They show under Lineage below, and in the gallery when drawn."
@@ -499,7 +502,7 @@ def show_detail(poster_id: int) -> None:
         open_set(detail.provenance.variant_group)
         st.rerun()
     name = detail.recipe.product.get("name") or "Untitled"
-    st.header(f"{name} · seed {detail.recipe.seed}")
+    st.header(f"{plain(name)} · seed {detail.recipe.seed}")
     if detail.recipe.demo_models:
         st.caption("Made with the demo models: the image is noise.")
     tray()
@@ -526,7 +529,7 @@ def show_detail(poster_id: int) -> None:
     with st.expander("Delete this poster"):
         st.write("This removes the poster, its reviews, its recipe rows and its files. It cannot be undone.")
         if st.button("Delete permanently", type="primary", key="detail_delete"):
-            delete_poster(studio.db, studio.store, detail.id)
+            delete(studio.db, studio.store, detail.id)
             back_to_grid()
             st.toast("Poster deleted.")
             st.rerun()
@@ -538,7 +541,7 @@ if poster_param:
     try:
         poster_id = int(poster_param)
     except ValueError:
-        st.error(f"'{poster_param}' is not a poster id.")
+        st.error(f"'{plain(poster_param)}' is not a poster id.")
     else:
         show_detail(poster_id)
 elif set_param:

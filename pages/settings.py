@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.render.estimates import compile_figures, estimate_poster_seconds
-from core.render.pipeline import setup_of
-from core.render.system_info import snapshot
-from core.settings import LIGHTNING_STEPS
+from core.services.system import (
+    LIGHTNING_STEPS,
+    compile_figures,
+    estimate_poster_seconds,
+    precision_label,
+    setup_label,
+    snapshot,
+)
 from pages.ui.shared import get_studio, require_app_shell
 
 require_app_shell()
@@ -62,7 +66,7 @@ if plan.compile:
 else:
     st.write("**Regional compile: off.** Set STUDIO_COMPILE=1 to turn it on (GPU only).")
 if plan.fast_mode == "off":
-    st.write("**Fast mode: off.** Posters are drawn in full bf16 precision.")
+    st.write(f"**Fast mode: off.** Posters are drawn at full precision: {precision_label(info.device)}.")
 elif plan.fast_mode == "fp8":
     st.warning(
         f"**Fast mode: FP8. This changes the output.** About {figures.fp8_step_saving:.0%} faster per step; the "
@@ -79,7 +83,7 @@ if studio.brief_warm_up:
 
 loaded = studio.runner.pipeline
 if loaded is not None:
-    st.caption(f"Loaded pipeline: {setup_of(loaded).label}")
+    st.caption(f"Loaded pipeline: {setup_label(loaded)}")
 else:
     st.caption(f"Image model: {studio.runner.model_state} (it loads with the first poster).")
 

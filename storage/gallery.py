@@ -135,8 +135,15 @@ def _filtered(query, filters: GalleryFilter):
         query = query.where(Job.variant_group == filters.variant_group)
     text = filters.text.strip()
     if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(Prompt.product_name).like(pattern), func.lower(Prompt.prompt).like(pattern)))
+        # The search is literal: '%' and '_' typed by the user are characters, not LIKE wildcards.
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            or_(
+                func.lower(Prompt.product_name).like(pattern, escape="\\"),
+                func.lower(Prompt.prompt).like(pattern, escape="\\"),
+            )
+        )
     if filters.all_text_correct:
         query = query.where(Poster.text_score >= 1.0)
     return _review_filtered(query, filters)

@@ -20,5 +20,8 @@ PYTHON=${PYTHON:-python3.11}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q -r requirements.txt
 
+# Import contracts first (.importlinter): pages call core.services, pure packages stay pure.
+.venv/bin/lint-imports
+
 export HF_HUB_OFFLINE=1
 exec .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=15 "$@"

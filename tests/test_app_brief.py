@@ -107,4 +107,4 @@ def test_brief_edit_save_use_in_compose_generate_gallery(app_studio):
     at.button(key=f"open_{poster_id}").click().run()
     assert not at.exception, at.exception
     assert any(f"Brief #{brief_id} used" in e.label for e in at.expander)
-    assert any("Two-column grid, 64 px margins" in m.value for m in at.markdown)
+    assert any("Two-column grid, 64 px margins" in t.value for t in at.text)  # as typed: st.text

@@ -15,7 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-BUILDER_VERSION = "prompt-v1"
+# v2: Chinese prompts name the tone in Chinese (v1 put the English tone words in them).
+BUILDER_VERSION = "prompt-v2"
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 
@@ -25,6 +26,14 @@ TONES: dict[str, str] = {
     "Bold": "bold and high-contrast, energetic, oversized headline typography",
     "Playful": "playful and colourful, friendly rounded shapes, lively composition",
     "Tech": "modern tech look, sleek surfaces, crisp geometry, subtle glow accents",
+}
+# The same moods for Chinese prompts: one language per prompt, so the model reads one voice.
+TONES_ZH: dict[str, str] = {
+    "Premium": "高端典雅，精致的光影，质感丰富的材质，奢华而克制",
+    "Minimal": "极简干净，大面积留白，元素精简，平静均衡",
+    "Bold": "大胆的高对比，充满活力，超大号标题字体",
+    "Playful": "活泼多彩，友好的圆润造型，生动的构图",
+    "Tech": "现代科技感，光滑的表面，利落的几何造型，细微的光效点缀",
 }
 
 # Qwen-Image-2512's official default negative prompt, plus the English terms the original notebook
@@ -227,7 +236,7 @@ def build_prompt(inputs: PromptInputs) -> BuiltPrompt:
         if description:
             subject += f"：{description}"
         lines.append(subject.rstrip("。") + "。")
-        lines.append(f"氛围：{TONES[inputs.tone]}。")
+        lines.append(f"氛围：{TONES_ZH[inputs.tone]}。")
         if style:
             lines.append(f"风格：{style}。")
         if inputs.preset_label:

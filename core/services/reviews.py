@@ -10,6 +10,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.prompt.builder import clean_text
+from storage.reviews import (
+    PosterGone,
+    ReviewRecord,
+    ReviewSummary,
+    add_review,
+    reviewer_names,
+    reviews_for,
+    summaries,
+    summarize,
+)
+
+__all__ = [
+    "MAX_COMMENT",
+    "MAX_REVIEWER",
+    "VERDICTS",
+    "VERDICT_ICONS",
+    "PosterGone",
+    "ReviewError",
+    "ReviewInput",
+    "ReviewRecord",
+    "ReviewSummary",
+    "clean_reviewer",
+    "reviewer_names",
+    "reviews_for",
+    "save_review",
+    "summaries",
+    "summarize",
+    "validate_review",
+]
 
 # Stored value -> what the UI says.
 VERDICTS: dict[str, str] = {"approve": "Approve", "changes": "Needs changes", "reject": "Reject"}
@@ -53,3 +82,12 @@ def validate_review(poster_id: int, reviewer: str | None, rating, verdict: str |
     if len(comment) > MAX_COMMENT:
         raise ReviewError(f"The comment is {len(comment)} characters; keep it under {MAX_COMMENT}.")
     return ReviewInput(poster_id=poster_id, reviewer=reviewer, rating=rating, verdict=verdict, comment=comment)
+
+
+
+def save_review(db, poster_id: int, reviewer: str | None, rating, verdict: str | None, comment: str | None) -> ReviewInput:
+    """Check a review, then add it. Raises ReviewError (the user must fix it) or PosterGone
+    (the poster was deleted meanwhile); nothing is stored then."""
+    review = validate_review(poster_id, reviewer, rating, verdict, comment)
+    add_review(db, review)
+    return review

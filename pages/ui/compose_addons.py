@@ -13,10 +13,11 @@ import logging
 import streamlit as st
 
 from core.prompt.brand import brand_block
+from core.services.brand_kits import get_kit, list_kits
 from core.services.export import RecipeImportError, recall_recipe
 from core.prompt.builder import TONES
 from core.recipe import Recipe
-from storage.brand_kits import get_kit, list_kits
+from pages.ui.markdown_text import plain
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _apply_kit(studio) -> None:
         filled.append("the offer headline (its tagline)")
     state.compose_kit_message = (
         "success",
-        f"Applied {kit.name}: brand block added" + (f"; filled {', '.join(filled)}." if filled else "."),
+        f"Applied {plain(kit.name)}: brand block added" + (f"; filled {', '.join(filled)}." if filled else "."),
     )
 
 
@@ -128,17 +129,17 @@ def _import_png(studio) -> None:
     try:
         recall = recall_recipe(studio.db, upload.getvalue())
     except RecipeImportError as problem:
-        state.compose_import_message = ("error", f"{upload.name}: {problem}")
+        state.compose_import_message = ("error", f"{plain(upload.name)}: {plain(problem)}")
         return
     except Exception:
         logger.exception("could not read an uploaded PNG")
-        state.compose_import_message = ("error", f"{upload.name} could not be read as an image. Is it a PNG exported from the gallery?")
+        state.compose_import_message = ("error", f"{plain(upload.name)} could not be read as an image. Is it a PNG exported from the gallery?")
         return
     recipe = recall.recipe
     fill_compose(recipe, recall.notes, recall.parent_job_id, recall.parent_poster_id)
     state.compose_import_message = (
         "success",
-        f"Recalled the recipe from {upload.name}: {recipe.product.get('name') or 'untitled'}, seed {recipe.seed}, "
+        f"Recalled the recipe from {plain(upload.name)}: {plain(recipe.product.get('name') or 'untitled')}, seed {recipe.seed}, "
         f"{recipe.steps} steps. Check the prompt, then Generate.",
     )
 
@@ -175,4 +176,4 @@ def rerun_notice() -> None:
         )
         c2.button("Start fresh", key="compose_detach", on_click=_detach, help="Generate without linking to that poster.")
     for note in st.session_state.get("compose_notes") or []:
-        st.warning(note)
+        st.warning(plain(note))

@@ -6,9 +6,17 @@ import logging
 
 import streamlit as st
 
-from core.services.reviews import VERDICT_ICONS, VERDICTS, ReviewError, clean_reviewer, validate_review
+from core.services.reviews import (
+    VERDICT_ICONS,
+    VERDICTS,
+    PosterGone,
+    ReviewError,
+    ReviewRecord,
+    ReviewSummary,
+    clean_reviewer,
+    save_review,
+)
 from pages.ui.markdown_text import plain
-from storage.reviews import PosterGone, ReviewRecord, ReviewSummary, add_review
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +119,9 @@ def review_form(db, poster_id: int, reviewer: str | None, key_prefix: str) -> No
             st.success(flash)
         return
     try:
-        review = validate_review(poster_id, reviewer, rating, verdict, comment)
-        add_review(db, review)
+        review = save_review(db, poster_id, reviewer, rating, verdict, comment)
     except (ReviewError, PosterGone) as problem:
-        st.error(str(problem))
+        st.error(plain(problem))
         return
     except Exception:
         logger.exception("could not save a review")

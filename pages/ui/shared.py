@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.settings import load_settings
 from core.services.studio import Studio
-from core.render.system_info import snapshot
+from core.services.system import snapshot
 
 DEMO_BANNER = (
     "**Demo models: images are noise.** No GPU or model weights were found, so the studio runs "

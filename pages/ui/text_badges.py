@@ -28,7 +28,7 @@ def render_text_check(text_check: dict | None, checking: bool = False) -> None:
     if not text_check:
         return
     if text_check.get("error"):
-        st.warning(f"The OCR check could not run: {text_check['error']}. The poster itself is fine; try 'Check text again'.")
+        st.warning(f"The OCR check could not run: {plain(text_check['error'])}. The poster itself is fine; try 'Check text again'.")
         return
     for item in text_check.get("strings", []):
         role = ROLE_LABELS.get(item.get("role"), item.get("role", ""))
