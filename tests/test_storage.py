@@ -157,15 +157,15 @@ def test_readers_are_not_blocked_by_a_writer(db):
 
 
 def test_best_of_follow_up_draws_the_same_recipe_with_the_next_seed(db, tmp_path):
-    from storage.textchecks import enqueue_best_of_follow_up, record_text_check
+    from core.services.textcheck import next_best_of_seed
+    from storage.textchecks import record_text_check
 
     store = ImageStore(tmp_path / "images")
     recipe = small_recipe(seed=40, negative_preset="none", steps=3, true_cfg_scale=2.5, brand_block="House style")
     _, (job_id,), group = job_rows.enqueue(db, recipe, [40], best_of_max=3)
     poster_id = finish(db, store, job_id, "red")
-    record_text_check(db, poster_id, {"strings": []}, 0.0)  # not all text right: one more seed
-
-    follow_up = enqueue_best_of_follow_up(db, job_id)
+    # Not all text right: the check queues one more seed, in the same transaction.
+    follow_up = record_text_check(db, poster_id, {"strings": []}, 0.0, follow_up=next_best_of_seed)
     claimed = job_rows.claim_next(db, "host:1:test")
     assert claimed.id == follow_up
     assert claimed.recipe == replace(recipe, seed=41)  # every recipe field, by dataclass equality
