@@ -35,10 +35,12 @@ def wait_for_checks(studio, group, timeout=900):
     idle 2-core box and minutes on a busy one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ids = set_job_ids(studio.db, group)
-        states = job_rows.job_states(studio.db, ids)
+        # Checks first, then the set: a check read here as stored brings its follow-up job
+        # into the set read after it.
         with studio.db.reader() as s:
             checks = s.scalars(select(Poster.text_check).join(Job).where(Job.variant_group == group)).all()
+        ids = set_job_ids(studio.db, group)
+        states = job_rows.job_states(studio.db, ids)
         posters = [state for state in states if state.poster_id is not None]
         if all(state.status.finished for state in states) and len(checks) == len(posters):
             if all(check is not None for check in checks):
