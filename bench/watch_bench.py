@@ -49,7 +49,7 @@ def queue_jobs(studio, count: int, steps: int, seed: int):
     product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now")
     request = ComposeRequest(product=product, draft_size=True, steps=steps, seed=seed, variants=count)
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
     studio.queue.notify(submission.job_ids)
     return submission
 

@@ -236,12 +236,13 @@ with right:
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
-            submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+            submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
+        except ComposeError as problem:
+            st.error(plain(str(problem)), icon="✋")
         except Exception:
             logger.exception("could not queue the jobs")
             st.error("The jobs could not be queued (database error). Nothing was stored; see the server log and try again.")
         else:
-            studio.queue.notify(submission.job_ids)
             st.session_state.compose_batch = submission.job_ids
             st.session_state.compose_group = submission.variant_group
             st.session_state.pop("compose_parent_job_id", None)

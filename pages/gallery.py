@@ -411,17 +411,16 @@ def rerun_section(detail) -> None:
         return
     try:
         if exact:
-            result = rerun_exact(studio.db, detail.id, model_id, demo)
+            result = rerun_exact(studio.db, studio.queue, detail.id, model_id, demo)
         else:
-            result = rerun_new_seeds(studio.db, detail.id, int(count), model_id, demo)
+            result = rerun_new_seeds(studio.db, studio.queue, detail.id, int(count), model_id, demo)
     except RerunError as problem:
-        st.error(str(problem))
+        st.error(plain(str(problem)))
         return
     except Exception:
         logger.exception("could not queue a rerun")
         st.error("The rerun could not be queued (database error). Nothing was stored; see the server log and try again.")
         return
-    studio.queue.notify(result.job_ids)
     for warning in result.warnings:
         st.warning(plain(warning))
     st.session_state.rerun_flash = (

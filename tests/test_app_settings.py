@@ -30,7 +30,7 @@ def test_a_job_records_how_the_pipeline_ran(studio):
     product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now")
     request = ComposeRequest(product=product, preset_key="instagram_post", draft_size=True, steps=2, seed=3)
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
     studio.runner.wake()
     (state,) = wait_for_jobs(studio.db, submission.job_ids)
     assert state.status == "done", state.error

@@ -14,7 +14,7 @@ def generate_original(studio, seed: int) -> tuple[int, int]:
         product=ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now"),
         preset_key="instagram_post", draft_size=True, steps=2, seed=seed,
     )
-    submission = submit(studio.db, request, prepare(request, studio.tokenizer), studio.models.image_model_id, True)
+    submission = submit(studio.queue, request, prepare(request, studio.tokenizer), studio.models.image_model_id, True)
     studio.runner.wake()
     (state,) = wait_for_jobs(studio.db, submission.job_ids)
     assert state.status == "done", state.error

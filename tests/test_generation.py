@@ -112,7 +112,7 @@ def compose_request(**kw):
 def enqueue(studio, **kw):
     request = compose_request(**kw)
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
     studio.runner.wake()
     return submission
 
@@ -132,7 +132,7 @@ def test_cancel_marks_the_job_cancelled_and_keeps_its_row(studio):
     request = compose_request(seed=1)
     request = ComposeRequest(**{**request.__dict__, "steps": 40})
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.db, request, recipe, studio.models.image_model_id, True)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, True)
     studio.runner.wake()
     job_id = submission.job_ids[0]
     import time

@@ -14,6 +14,7 @@ from core.prompt.brand import BrandKitError, validate_kit
 from core.prompt.builder import ProductFields
 from core.prompt.limits import TextTooLongError, check_lengths
 from core.render.generate import load_tokenizer
+from core.queue.sql import SqlJobQueue
 from core.services.compose import ComposeError, ComposeRequest, prepare, submit
 from storage.db import open_database
 from storage.models import Job
@@ -39,7 +40,7 @@ def compose_like_the_page(db, request, tokenizer) -> str | None:
         recipe = prepare(request, tokenizer)
     except ComposeError as problem:
         return str(problem)
-    submit(db, request, recipe, "demo/qwen-image-demo", True)
+    submit(SqlJobQueue(db), request, recipe, "demo/qwen-image-demo", True)
     return None
 
 

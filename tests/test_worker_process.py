@@ -30,7 +30,7 @@ def queue_one(studio, seed=1):
     product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now")
     request = ComposeRequest(product=product, draft_size=True, steps=2, seed=seed)
     recipe = prepare(request, studio.tokenizer)
-    return submit(studio.db, request, recipe, studio.models.image_model_id, studio.models.demo)
+    return submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
 
 
 def test_a_load_that_fails_twice_is_retried_and_the_job_runs(studio_env):

@@ -23,8 +23,7 @@ from core.prompt.builder import (
 from core.prompt.limits import TextTooLongError, check_lengths
 from core.recipe import CFG_RANGE, MAX_SEED, STEPS_RANGE, Recipe, product_of
 from core.render.generate import count_prompt_tokens
-from storage.db import Database
-from storage.jobs import enqueue
+from core.queue.base import JobQueue
 
 MAX_VARIANTS = 8
 MAX_BEST_OF = 16
@@ -164,7 +163,7 @@ def recipe_for(request: ComposeRequest, prepared: PreparedRecipe, model_id: str,
 
 
 def submit(
-    db: Database,
+    queue: JobQueue,
     request: ComposeRequest,
     prepared: PreparedRecipe,
     model_id: str,
@@ -175,7 +174,6 @@ def submit(
     if request.best_of_max and not prepared.built.exact_strings:
         raise ComposeError("'Until all text is correct' needs text to check: fill in an offer, price, CTA or benefit.")
     recipe = recipe_for(request, prepared, model_id, demo_models, seeds[0])
-    prompt_id, job_ids, group = enqueue(
-        db, recipe, seeds, parent_job_id=request.parent_job_id, best_of_max=request.best_of_max
-    )
-    return Submission(prompt_id=prompt_id, job_ids=job_ids, seeds=seeds, variant_group=group)
+    # The queue writes the rows and tells the workers: nothing runs before the rows exist.
+    queued = queue.enqueue(recipe, seeds, parent_job_id=request.parent_job_id, best_of_max=request.best_of_max)
+    return Submission(prompt_id=queued.prompt_id, job_ids=queued.job_ids, seeds=seeds, variant_group=queued.variant_group)

@@ -1,6 +1,6 @@
 """Reruns with lineage: the same recipe queued again, with the same seed or new ones.
 
-A rerun goes through the same `storage.jobs.enqueue` as Compose, so the one worker runs it
+A rerun goes through the same queue (core/queue/base.py) as Compose, so a worker runs it
 like any other job. It queues the stored Recipe itself, so the new prompt row is a
 field-for-field copy of the old one, not a reference to it: the prompt text is reused byte
 for byte (it is never rebuilt, so a newer prompt builder cannot change an "exact" rerun),
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from core.prompt.builder import BUILDER_VERSION
 from core.recipe import Recipe, recall_notes
 from storage.brand_kits import get_kit
+from core.queue.base import JobQueue
 from core.services.compose import MAX_VARIANTS, pick_seeds
 from storage.db import Database
 from storage.briefs import brief_exists
 from storage.gallery import PosterDetail, get_poster
-from storage.jobs import enqueue
 
 
 class RerunError(ValueError):
@@ -60,17 +60,17 @@ def _load(db: Database, poster_id: int) -> PosterDetail:
     return detail
 
 
-def rerun_exact(db: Database, poster_id: int, model_id: str, demo_models: bool) -> RerunResult:
+def rerun_exact(db: Database, queue: JobQueue, poster_id: int, model_id: str, demo_models: bool) -> RerunResult:
     """The same recipe and seed. On the same model and hardware it draws the same PNG."""
     detail = _load(db, poster_id)
     seed = detail.recipe.seed
-    _, job_ids, group = enqueue(
-        db, _again(detail, model_id, demo_models), [seed], parent_job_id=detail.provenance.job_id
-    )
-    return RerunResult(job_ids=job_ids, seeds=[seed], variant_group=group, warnings=_model_warning(detail, model_id))
+    queued = queue.enqueue(_again(detail, model_id, demo_models), [seed], parent_job_id=detail.provenance.job_id)
+    return RerunResult(job_ids=queued.job_ids, seeds=[seed], variant_group=queued.variant_group, warnings=_model_warning(detail, model_id))
 
 
-def rerun_new_seeds(db: Database, poster_id: int, count: int, model_id: str, demo_models: bool) -> RerunResult:
+def rerun_new_seeds(
+    db: Database, queue: JobQueue, poster_id: int, count: int, model_id: str, demo_models: bool
+) -> RerunResult:
     """The same recipe with `count` new random seeds, as one new variant set."""
     if not 1 <= count <= MAX_VARIANTS:
         raise RerunError(f"Ask for between 1 and {MAX_VARIANTS} new seeds.")
@@ -78,10 +78,8 @@ def rerun_new_seeds(db: Database, poster_id: int, count: int, model_id: str, dem
     seeds = pick_seeds(None, count)
     # A random draw could repeat the parent's seed; that would be an exact rerun, not a new seed.
     seeds = [seed if seed != detail.recipe.seed else (seed + 1) % (2**31) for seed in seeds]
-    _, job_ids, group = enqueue(
-        db, _again(detail, model_id, demo_models), seeds, parent_job_id=detail.provenance.job_id
-    )
-    return RerunResult(job_ids=job_ids, seeds=seeds, variant_group=group, warnings=_model_warning(detail, model_id))
+    queued = queue.enqueue(_again(detail, model_id, demo_models), seeds, parent_job_id=detail.provenance.job_id)
+    return RerunResult(job_ids=queued.job_ids, seeds=seeds, variant_group=queued.variant_group, warnings=_model_warning(detail, model_id))
 
 
 def compose_notes(db: Database, recipe: Recipe) -> list[str]:
