@@ -17,7 +17,8 @@ import difflib
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from core.prompt.builder import CUSTOM_NEGATIVE, LANGUAGES, NEGATIVE_PROMPTS, TONES
+from core.prompt.builder import CUSTOM_NEGATIVE, LANGUAGES, NEGATIVE_PROMPTS, TONES, ProductFields
+from core.prompt.limits import TextTooLongError, check_lengths
 from core.prompt.presets import PRESETS
 
 RECIPE_FORMAT = "qwen-poster-studio/recipe"
@@ -240,6 +241,18 @@ def recipe_from_dict(data) -> tuple[Recipe, Provenance]:
     values["product"] = _check_product(values["product"])
     values["exact_strings"] = _check_exact_strings(values["exact_strings"])
     recipe = Recipe(**values)
+    # A recalled recipe refills Compose: the same limits as typed text (core/prompt/limits.py).
+    try:
+        product = recipe.product
+        check_lengths(
+            ProductFields(**{**product, "benefits": tuple(product["benefits"])}),
+            recipe.tone,
+            recipe.style_keywords,
+            recipe.brief_text,
+            recipe.negative_prompt,
+        )
+    except TextTooLongError as problem:
+        raise RecipeError(f"This recipe's text is longer than Compose accepts. {problem}") from None
 
     # Recipes exported before provenance had its own section wrote it as "source", and the
     # strategy inside the recipe itself.

@@ -170,6 +170,19 @@ def test_recalled_numbers_out_of_range_are_refused_with_the_range(studio, name, 
     assert _counts(studio.db) == before
 
 
+def test_a_recalled_description_over_the_limit_is_refused_before_compose_sees_it(studio):
+    """A 17 KB PNG can carry a 5 MB description (issue 11 item 3): refused by the same limit as
+    typed text, naming the field, and nothing is stored."""
+    poster_id, _ = add_poster(studio.db, studio.store)
+    detail = get_poster(studio.db, poster_id)
+    long_product = {**detail.recipe.product, "description": "x" * 200_000}
+    png = _with_recipe(recipe_to_dict(replace(detail.recipe, product=long_product)))
+    before = _counts(studio.db)
+    with pytest.raises(RecipeImportError, match="Description: 200,000 characters, over the limit of 2,000"):
+        recall_recipe(studio.db, png)
+    assert _counts(studio.db) == before
+
+
 def test_an_out_of_range_recipe_leaves_compose_as_it_was(app_studio):
     poster_id, _ = add_poster(app_studio.db, app_studio.store, steps=7)
     detail = get_poster(app_studio.db, poster_id)
