@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from core.text.result import CheckStatus
 from storage.db import Database
 from storage.models import QUEUED, Job, Poster, Prompt, utcnow
 
@@ -55,7 +56,7 @@ def record_text_check(db: Database, poster_id: int, result: dict, score: float |
                     "score": previous.get("score"),
                     "engine": previous.get("engine"),
                     "error": previous.get("error"),
-                    "exact": sum(1 for s in previous.get("strings", []) if s.get("status") == "exact"),
+                    "exact": sum(1 for s in previous.get("strings", []) if s.get("status") == CheckStatus.EXACT),
                 },
             )
         poster.text_check = {**result, "checked_at": utcnow().isoformat(), "history": history[:HISTORY_LIMIT]}

@@ -21,6 +21,7 @@ from core.prompt.builder import (
     plan_sequence_length,
 )
 from core.render.engine import count_prompt_tokens
+from core.services.textcheck import stored_strings
 from storage.db import Database
 from storage.jobs import NewJob, NewPrompt, enqueue
 
@@ -151,7 +152,7 @@ def submit(
         brand_block=clean_text(request.brand_block),
         prompt=recipe.built.prompt,
         negative_prompt=recipe.built.negative_prompt,
-        exact_strings=[{"role": s.role, "text": s.text} for s in recipe.built.exact_strings],
+        exact_strings=stored_strings(recipe.built.exact_strings),
         token_count=recipe.tokens,
         max_sequence_length=recipe.plan.max_sequence_length,
         builder_version=recipe.built.builder_version,

@@ -1,6 +1,6 @@
 """Text fidelity of finished posters: run the OCR check, store it, drive best-of-N.
 
-The OCR itself lives in core/text/check.py; this module connects it to stored posters. It
+The OCR itself lives in core/text/ (check.py is the entry point); this module connects it to stored posters. It
 runs in the job worker right after a poster is saved, and again on demand (a re-check
 button, the backfill command). A failed check never fails the poster: check_text reports
 OCR errors inside its result, which is stored like any other.
@@ -13,7 +13,8 @@ import logging
 
 from PIL import Image
 
-from core.text.check import ExpectedString, TextCheckResult, check_text
+from core.text.check import check_text
+from core.text.result import ExpectedString, TextCheckResult
 from storage import textchecks
 from storage.db import Database
 from storage.files import ImageStore
@@ -21,8 +22,14 @@ from storage.files import ImageStore
 logger = logging.getLogger(__name__)
 
 
+# Stored rows keep expected strings as [{"role": ..., "text": ...}]; these two
+# functions are the only place that converts between that and ExpectedString.
 def expected_strings(exact_strings: list[dict]) -> list[ExpectedString]:
     return [ExpectedString(role=item["role"], text=item["text"]) for item in exact_strings]
+
+
+def stored_strings(strings: list[ExpectedString]) -> list[dict]:
+    return [{"role": s.role, "text": s.text} for s in strings]
 
 
 def check_and_record(db: Database, poster_id: int, image: Image.Image, exact_strings: list[dict]) -> TextCheckResult:
