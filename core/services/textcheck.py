@@ -14,6 +14,7 @@ import logging
 from PIL import Image
 
 from core.text.check import check_text
+from core.text.overlay import draw_check_overlay
 from core.text.result import ExpectedString, TextCheckResult
 from storage import textchecks
 from storage.db import Database
@@ -47,6 +48,13 @@ def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheck
         raise ValueError(f"Poster {poster_id} does not exist.")
     with Image.open(store.absolute(target.path)) as image:
         return check_and_record(db, poster_id, image.convert("RGB"), target.exact_strings)
+
+
+def check_overlay(store: ImageStore, path: str, text_check: dict) -> Image.Image:
+    """The stored poster with the boxes its stored check read drawn over it
+    (exact green, near orange)."""
+    with Image.open(store.absolute(path)) as image:
+        return draw_check_overlay(image, TextCheckResult.from_json(text_check))
 
 
 def backfill(db: Database, store: ImageStore, on_progress=None) -> int:
