@@ -85,7 +85,6 @@ def closer_look(
     string takes the new result when it is better (exact over near over
     missing, then higher similarity).
     """
-    width, height = image.size
     checkable = [e for e in expected if normalize(e.text)]
     exact_boxes = [b for c in first if c.status == CheckStatus.EXACT for b in c.boxes]
     pending = [i for i, c in enumerate(first) if c.status != CheckStatus.EXACT]
@@ -114,9 +113,13 @@ def closer_look(
 
     unused = [ln for ln in lines if not any(ln.box == b for b in exact_boxes)]
     again, _ = match_strings([checkable[i] for i in pending], unused + new_lines)
+    promoted_boxes = [b for c in again if c.status == CheckStatus.EXACT for b in c.boxes]
     merged = list(first)
     for i, check in zip(pending, again):
-        best = check if _rank(check) > _rank(first[i]) else first[i]
+        # The first-pass reading stays only when it is better and its text was
+        # not taken by a string that became exact now.
+        keep_first = _rank(first[i]) >= _rank(check) and not any(b in promoted_boxes for b in first[i].boxes)
+        best = first[i] if keep_first else check
         looked = [near_boxes[i]] if i in near_boxes else searched
         merged[i] = StringCheck(
             role=best.role, expected=best.expected, status=best.status, read=best.read,
