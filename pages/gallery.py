@@ -11,7 +11,7 @@ import math
 import streamlit as st
 
 from core.services.compose import MAX_VARIANTS
-from core.services.textcheck import backfill, recheck_poster
+from core.services.textcheck import backfill, check_overlay, recheck_poster
 from core.services.export import FORMATS, MAX_ZIP_POSTERS, SIZE_MODES, ExportOptions, export_file_name, export_poster, zip_posters
 from core.prompt.presets import PRESETS
 from core.prompt.builder import LANGUAGES
@@ -279,6 +279,8 @@ def text_check_section(detail) -> None:
     render_text_check(detail.text_check, checking=studio.settings.text_check)
     if detail.text_check and detail.text_check.get("history"):
         st.caption(f"Replaced {len(detail.text_check['history'])} earlier check(s).")
+    if detail.text_check and detail.text_check.get("strings") and st.toggle("Show what the check read", key="tgl_text_overlay"):
+        st.image(check_overlay(studio.store, detail.path, detail.text_check), caption="green: exact · orange: near")
     if st.button("Check text again", key="btn_recheck_text"):
         with st.spinner("Reading the poster…"):
             recheck_poster(studio.db, studio.store, detail.id)

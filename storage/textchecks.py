@@ -7,6 +7,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
+from core.text.result import CheckStatus
 from storage.db import Database
 from core.states import JobStatus
 from storage.models import Job, Poster, Prompt, utcnow
@@ -82,7 +83,7 @@ def record_text_check(
                     "score": previous.get("score"),
                     "engine": previous.get("engine"),
                     "error": previous.get("error"),
-                    "exact": sum(1 for s in previous.get("strings", []) if s.get("status") == "exact"),
+                    "exact": sum(1 for s in previous.get("strings", []) if s.get("status") == CheckStatus.EXACT),
                 },
             )
         poster.text_check = {**result, "checked_at": utcnow().isoformat(), "history": history[:HISTORY_LIMIT]}

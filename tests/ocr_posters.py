@@ -25,24 +25,19 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from core.text.check import (
-    STATUS_EXACT,
-    STATUS_NEAR,
-    ExpectedString,
-    OcrLine,
-    check_text,
-    match_strings,
-    normalize,
-    read_text,
-)
+from core.text.check import check_text
+from core.text.match import match_strings
+from core.text.normalize import normalize
+from core.text.ocr import read_text
+from core.text.result import CheckStatus, ExpectedString, OcrLine
 
 DEFAULT_SEED = 20261126
-FONT_INSTALL_HINT = "apt-get install fonts-noto-cjk fonts-dejavu-core"
+FONT_INSTALL_HINT = "apt-get install fonts-noto-cjk fonts-dejavu-core fonts-liberation"
 
 # --------------------------------------------------------------------------
 # Fonts
@@ -60,6 +55,12 @@ FONT_FILES: dict[str, tuple[str, int]] = {
     "mono-bold": ("DejaVuSansMono-Bold.ttf", 0),
     "cjk": ("NotoSansCJK-Regular.ttc", 2),
     "cjk-bold": ("NotoSansCJK-Bold.ttc", 2),
+    # fonts-liberation: metric clones of Arial / Times / Arial Narrow, the
+    # shapes most poster type resembles (used by tests/ocr_real_posters.py).
+    "lib-sans": ("LiberationSans-Regular.ttf", 0),
+    "lib-sans-bold": ("LiberationSans-Bold.ttf", 0),
+    "lib-serif-bold": ("LiberationSerif-Bold.ttf", 0),
+    "lib-narrow-bold": ("LiberationSansNarrow-Bold.ttf", 0),
 }
 
 FONT_DIRS = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts"]
@@ -139,6 +140,8 @@ class PosterCase:
     blur: float = 0.0
     jpeg_quality: int | None = None
     downscale: float = 1.0  # <1: rendered, shrunk by this factor and enlarged again
+    kind: str = ""  # degradation kind of tests/ocr_real_posters.py ("" for this set)
+    base_color: tuple[int, int, int] | None = None  # background tone the real set's text is set against
 
     @property
     def expected(self) -> list[ExpectedString]:
@@ -496,7 +499,7 @@ class StringOutcome:
     expected: str
     rendered: str
     is_typo: bool
-    status: str
+    status: CheckStatus
     read: str | None
     similarity: float
 
@@ -512,14 +515,21 @@ class CaseOutcome:
     decoys_found: int = 0
 
 
-def evaluate(cases: list[PosterCase], engine: Any = None) -> list[CaseOutcome]:
-    """Render and check every case. ``seconds`` is OCR + matching time only."""
+def evaluate(cases: list[PosterCase], engine: Any = None, render: Callable[[PosterCase], Image.Image] | None = None,
+             check: Callable[..., Any] | None = None) -> list[CaseOutcome]:
+    """Render and check every case. ``seconds`` is OCR + matching time only.
+
+    ``render`` paints a case (default ``render_poster``); ``check`` reads an
+    image and returns (string checks, extra text, OCR lines) (default
+    ``full_check``: the check as the app runs it).
+    """
+    render = render or render_poster
+    check = check or full_check
     outcomes = []
     for case in cases:
-        image = render_poster(case)
+        image = render(case)
         started = time.perf_counter()
-        lines = read_text(image, engine)
-        strings, extra = match_strings(case.expected, lines)
+        strings, extra, lines = check(image, case.expected, engine)
         seconds = time.perf_counter() - started
         painted = [t for t in case.texts if t.role != "extra"]
         assert len(strings) == len(painted)
@@ -536,6 +546,19 @@ def evaluate(cases: list[PosterCase], engine: Any = None) -> list[CaseOutcome]:
     return outcomes
 
 
+def single_pass_check(image: Image.Image, expected: list[ExpectedString], engine: Any = None):
+    """One OCR pass over the whole poster and matching: the check before issue 14."""
+    lines = read_text(image, engine)
+    strings, extra = match_strings(expected, lines)
+    return strings, extra, lines
+
+
+def full_check(image: Image.Image, expected: list[ExpectedString], engine: Any = None):
+    """The check as the app runs it (``check_text``)."""
+    result = check_text(image, expected, engine)
+    return result.strings, result.extra_text, result.lines
+
+
 def check_one(case: PosterCase, engine: Any = None):
     """Convenience for debugging a single case through the public API."""
     return check_text(render_poster(case), case.expected, engine)
@@ -550,7 +573,7 @@ def summarize(outcomes: list[CaseOutcome]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for tag in ("clean", "hard"):
         correct = [s for o in outcomes if o.case.tag == tag for s in o.strings if not s.is_typo]
-        exact = sum(1 for s in correct if s.status == STATUS_EXACT)
+        exact = sum(1 for s in correct if s.status == CheckStatus.EXACT)
         summary[f"{tag}_posters"] = sum(1 for o in outcomes if o.case.tag == tag)
         summary[f"{tag}_strings"] = len(correct)
         summary[f"{tag}_exact"] = exact
@@ -558,8 +581,8 @@ def summarize(outcomes: list[CaseOutcome]) -> dict[str, Any]:
 
     typos = [s for o in outcomes for s in o.strings if s.is_typo]
     summary["typos"] = len(typos)
-    summary["typo_false_exact"] = sum(1 for s in typos if s.status == STATUS_EXACT)
-    summary["typo_near"] = sum(1 for s in typos if s.status == STATUS_NEAR)
+    summary["typo_false_exact"] = sum(1 for s in typos if s.status == CheckStatus.EXACT)
+    summary["typo_near"] = sum(1 for s in typos if s.status == CheckStatus.NEAR)
     summary["typo_missing"] = len(typos) - summary["typo_false_exact"] - summary["typo_near"]
     summary["false_exact_rate"] = _ratio(summary["typo_false_exact"], len(typos)) if typos else 0.0
 

@@ -89,3 +89,23 @@ def test_gallery_filter_sort_and_detail_recheck(app_studio):
     at.button(key="btn_recheck_text").click().run()
     assert not at.exception, at.exception
     assert any("Replaced 1 earlier check(s)." in c.value for c in at.caption)
+
+
+def test_detail_toggle_shows_what_the_check_read(app_studio):
+    from core.text.result import CheckStatus, StringCheck, TextCheckResult
+    from storage.textchecks import record_text_check
+    from tests.gallery_helpers import add_poster, new_app
+
+    poster_id, _ = add_poster(app_studio.db, app_studio.store, size=(200, 120))
+    box = [[10.0, 10.0], [120.0, 10.0], [120.0, 40.0], [10.0, 40.0]]
+    result = TextCheckResult(
+        strings=[StringCheck("offer", "SUMMER SALE", CheckStatus.EXACT, "SUMMER SALE", 100.0, [box])],
+        extra_text=[], score=1.0, seconds=0.1, engine="test",
+    )
+    record_text_check(app_studio.db, poster_id, result.to_json(), 1.0)
+    at = new_app()
+    open_detail(at, poster_id)
+    images_before = len(at.get("image"))
+    at.toggle(key="tgl_text_overlay").set_value(True).run()
+    assert not at.exception, at.exception
+    assert len(at.get("image")) == images_before + 1

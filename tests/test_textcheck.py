@@ -1,4 +1,4 @@
-"""Unit tests for core/text/check.py: normalization, matching, result shape.
+"""Unit tests for core/text/: normalization, matching, result shape, the two passes.
 
 Most tests feed hand-made OCR lines to the pure matcher, so they need no
 model. The last tests run the real OCR engine: once to check it is shared and
@@ -18,15 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from core.text import check as textcheck
-from core.text.check import (
-    ExpectedString,
-    OcrLine,
-    TextCheckResult,
-    check_text,
-    match_strings,
-    normalize,
-)
+from core.text import ocr
+from core.text.check import check_text
+from core.text.match import NEAR_THRESHOLD, match_strings
+from core.text.normalize import normalize
+from core.text.result import CheckStatus, ExpectedString, OcrLine, TextCheckResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,7 +103,7 @@ def test_exact_match_on_whole_lines() -> None:
     expected = [ExpectedString("offer", "SUMMER SALE"), ExpectedString("price", "$19.99")]
     lines = [line("Summer Sale", 50, 50), line("$ 19.99", 50, 300)]
     checks, extra = match_strings(expected, lines)
-    assert [c.status for c in checks] == ["exact", "exact"]
+    assert [c.status for c in checks] == [CheckStatus.EXACT, CheckStatus.EXACT]
     assert [c.similarity for c in checks] == [100.0, 100.0]
     assert checks[0].read == "Summer Sale"
     assert checks[1].boxes == [lines[1].box]
@@ -118,7 +114,7 @@ def test_two_line_headline_is_exact() -> None:
     expected = [ExpectedString("offer", "SUMMER SALE")]
     lines = [line("SUMMER", 50, 100, height=80), line("SALE", 70, 190, height=80)]
     checks, extra = match_strings(expected, lines)
-    assert checks[0].status == "exact"
+    assert checks[0].status == CheckStatus.EXACT
     assert checks[0].read == "SUMMER SALE"
     assert len(checks[0].boxes) == 2
     assert extra == []
@@ -136,7 +132,7 @@ def test_split_headline_found_regardless_of_input_order() -> None:
     for _ in range(5):
         shuffled = lines[:]
         rng.shuffle(shuffled)
-        assert statuses(expected, shuffled) == {"Black Friday Deals": "exact", "Shop now": "exact"}
+        assert statuses(expected, shuffled) == {"Black Friday Deals": CheckStatus.EXACT, "Shop now": CheckStatus.EXACT}
 
 
 def test_lines_far_apart_are_not_joined() -> None:
@@ -144,7 +140,7 @@ def test_lines_far_apart_are_not_joined() -> None:
     expected = [ExpectedString("offer", "SUMMER SALE")]
     lines = [line("SUMMER", 50, 50, height=80), line("SALE", 50, 900, height=80)]
     checks, _ = match_strings(expected, lines)
-    assert checks[0].status != "exact"
+    assert checks[0].status != CheckStatus.EXACT
 
 
 def test_one_line_holding_two_expected_strings() -> None:
@@ -152,7 +148,7 @@ def test_one_line_holding_two_expected_strings() -> None:
                 ExpectedString("offer", "Mega Deal"), ExpectedString("price", "-30%")]
     lines = [line("限时特惠立即购买", 40, 40), line("MEGA DEAL -30%", 40, 400)]
     checks, extra = match_strings(expected, lines)
-    assert [c.status for c in checks] == ["exact"] * 4
+    assert [c.status for c in checks] == [CheckStatus.EXACT] * 4
     assert [c.read for c in checks] == ["限时特惠", "立即购买", "MEGA DEAL", "-30%"]
     assert extra == []
 
@@ -160,7 +156,7 @@ def test_one_line_holding_two_expected_strings() -> None:
 def test_headline_spanning_into_a_line_with_a_price() -> None:
     expected = [ExpectedString("offer", "SUMMER SALE"), ExpectedString("price", "-30%")]
     lines = [line("SUMMER", 50, 100, height=80), line("SALE -30%", 50, 190, height=80)]
-    assert statuses(expected, lines) == {"SUMMER SALE": "exact", "-30%": "exact"}
+    assert statuses(expected, lines) == {"SUMMER SALE": CheckStatus.EXACT, "-30%": CheckStatus.EXACT}
 
 
 @pytest.mark.parametrize(
@@ -180,7 +176,7 @@ def test_headline_spanning_into_a_line_with_a_price() -> None:
 )
 def test_planted_typo_is_near_never_exact(expected_text: str, painted: str) -> None:
     checks, _ = match_strings([ExpectedString("x", expected_text)], [line(painted, 40, 40)])
-    assert checks[0].status == "near"
+    assert checks[0].status == CheckStatus.NEAR
     assert checks[0].similarity < 100
     assert checks[0].read == painted
 
@@ -189,24 +185,24 @@ def test_typo_inside_a_longer_line_is_not_exact() -> None:
     expected = [ExpectedString("price", "$19.99")]
     for painted in ["Now only $19.90!", "$19.999", "$119.99", "Now $19.98 each"]:
         checks, _ = match_strings(expected, [line(painted, 10, 10)])
-        assert checks[0].status != "exact", painted
+        assert checks[0].status != CheckStatus.EXACT, painted
 
 
 def test_expected_string_must_sit_on_word_boundaries() -> None:
     expected = [ExpectedString("offer", "SALE")]
     checks, _ = match_strings(expected, [line("WHOLESALE PRICES", 10, 10)])
-    assert checks[0].status != "exact"
+    assert checks[0].status != CheckStatus.EXACT
     checks, _ = match_strings(expected, [line("BIG SALE TODAY", 10, 10)])
-    assert checks[0].status == "exact"
+    assert checks[0].status == CheckStatus.EXACT
 
 
 def test_missing_string() -> None:
     expected = [ExpectedString("cta", "Order today")]
     checks, extra = match_strings(expected, [line("-50%", 10, 10)])
-    assert checks[0].status == "missing"
+    assert checks[0].status == CheckStatus.MISSING
     assert checks[0].read is None
     assert checks[0].boxes == []
-    assert checks[0].similarity < textcheck.NEAR_THRESHOLD
+    assert checks[0].similarity < NEAR_THRESHOLD
     assert extra == ["-50%"]
 
 
@@ -214,7 +210,7 @@ def test_each_piece_of_ocr_text_serves_one_expected_string() -> None:
     # Only one price is painted; the other expected price must not reuse it.
     expected = [ExpectedString("price", "$19.99"), ExpectedString("price", "$19.99")]
     checks, _ = match_strings(expected, [line("$19.99", 10, 10)])
-    assert sorted(c.status for c in checks) == ["exact", "missing"]
+    assert sorted(c.status for c in checks) == [CheckStatus.EXACT, CheckStatus.MISSING]
 
 
 def test_near_match_prefers_the_closest_text() -> None:
@@ -222,14 +218,14 @@ def test_near_match_prefers_the_closest_text() -> None:
     expected = [ExpectedString("price", "$19.99"), ExpectedString("price", "$24.50")]
     lines = [line("$24.59", 10, 10), line("$19.98", 10, 300)]
     checks, _ = match_strings(expected, lines)
-    assert [(c.status, c.read) for c in checks] == [("near", "$19.98"), ("near", "$24.59")]
+    assert [(c.status, c.read) for c in checks] == [(CheckStatus.NEAR, "$19.98"), (CheckStatus.NEAR, "$24.59")]
 
 
 def test_extra_text_lists_text_nobody_asked_for() -> None:
     expected = [ExpectedString("offer", "Flash Sale"), ExpectedString("price", "$5.49")]
     lines = [line("Flash Sale ends soon", 10, 10), line("$5.49", 10, 200), line("Terms apply", 10, 600)]
     checks, extra = match_strings(expected, lines)
-    assert [c.status for c in checks] == ["exact", "exact"]
+    assert [c.status for c in checks] == [CheckStatus.EXACT, CheckStatus.EXACT]
     assert extra == ["ends soon", "Terms apply"]
 
 
@@ -240,7 +236,7 @@ def test_single_stray_characters_are_not_extra_text() -> None:
 
 def test_empty_expected_strings_are_skipped() -> None:
     checks, _ = match_strings([ExpectedString("cta", "  "), ExpectedString("offer", "Sale")], [line("SALE", 0, 0)])
-    assert [(c.role, c.status) for c in checks] == [("offer", "exact")]
+    assert [(c.role, c.status) for c in checks] == [("offer", CheckStatus.EXACT)]
 
 
 # --------------------------------------------------------------------------
@@ -286,14 +282,88 @@ def test_check_text_scores_fraction_of_exact_strings() -> None:
     engine = FakeEngine([line("SUMMER SALE", 0, 0), line("$19.90", 0, 200)])
     expected = [ExpectedString("offer", "Summer Sale"), ExpectedString("price", "$19.99"),
                 ExpectedString("cta", "Shop now")]
-    result = check_text(blank_image(), expected, engine=engine)
+    result = check_text(blank_image(), expected, engine=engine, look_closer=False)
     assert engine.calls == 1
     assert result.error is None
-    assert [s.status for s in result.strings] == ["exact", "near", "missing"]
+    assert [s.status for s in result.strings] == [CheckStatus.EXACT, CheckStatus.NEAR, CheckStatus.MISSING]
     assert result.score == pytest.approx(1 / 3)
     assert result.total == 3 and result.exact_count == 1
     assert result.engine == "fake-ocr"
     assert result.seconds >= 0
+
+
+class RereadingEngine(FakeEngine):
+    """A first pass that returns fixed lines, and a recognizer that reads every
+    box it is given as ``reread`` (the closer look's second reading)."""
+
+    def __init__(self, lines: list[OcrLine], reread: str) -> None:
+        super().__init__(lines)
+        self.reread = reread
+        self.recognized = 0
+
+    def recognize_txt(self, crops):
+        self.recognized += len(crops)
+        return type("Rec", (), {"txts": tuple(self.reread for _ in crops), "scores": tuple(0.9 for _ in crops)})()
+
+
+def lined_poster():
+    """A 600x400 poster with a thin dark line on it, which the closer look takes for text."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 400), (200, 200, 200))
+    ImageDraw.Draw(image).text((200, 300), "Free shipping on every order", fill=(120, 120, 120))
+    return image
+
+
+def test_closer_look_runs_only_when_a_string_is_not_exact() -> None:
+    engine = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="SUMMER SALE")
+    result = check_text(lined_poster(), [ExpectedString("offer", "Summer Sale")], engine=engine)
+    assert [s.status for s in result.strings] == [CheckStatus.EXACT]
+    assert engine.calls == 1 and engine.recognized == 0
+    assert "closer" not in result.pass_seconds
+
+
+def test_closer_look_turns_a_missed_line_exact_with_its_box_in_poster_pixels() -> None:
+    engine = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="Free shipping")
+    expected = [ExpectedString("offer", "Summer Sale"), ExpectedString("benefit", "Free shipping")]
+    result = check_text(lined_poster(), expected, engine=engine)
+    assert [s.status for s in result.strings] == [CheckStatus.EXACT, CheckStatus.EXACT]
+    assert engine.recognized >= 1 and set(result.pass_seconds) == {"full", "closer"}
+    (box,) = result.strings[1].boxes
+    xs, ys = [p[0] for p in box], [p[1] for p in box]
+    assert min(xs) < 200 + 30 and max(ys) > 300 and min(ys) < 315  # around the painted line
+    assert result.strings[1].looked_in  # where it was looked for
+    assert result.strings[0].looked_in == []  # exact in the first pass: not searched again
+
+
+def test_closer_look_never_makes_a_typo_exact() -> None:
+    # The poster says "Free shiping"; a second reading of it stays a typo: near, never exact.
+    engine = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="Free shiping")
+    expected = [ExpectedString("offer", "Summer Sale"), ExpectedString("benefit", "Free shipping")]
+    result = check_text(lined_poster(), expected, engine=engine)
+    assert [s.status for s in result.strings] == [CheckStatus.EXACT, CheckStatus.NEAR]
+    assert result.strings[1].read == "Free shiping"
+
+
+def test_closer_look_reports_where_a_missing_string_was_searched() -> None:
+    engine = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="zzz")
+    result = check_text(lined_poster(), [ExpectedString("cta", "Order today")], engine=engine)
+    (check,) = result.strings
+    assert check.status == CheckStatus.MISSING and check.boxes == []
+    assert check.looked_in and all(len(box) == 4 for box in check.looked_in)
+
+
+def test_overlay_draws_exact_green_and_near_orange() -> None:
+    from core.text.overlay import EXACT_COLOUR, NEAR_COLOUR, draw_check_overlay
+
+    engine = FakeEngine([line("SUMMER SALE", 20, 20), line("$19.90", 20, 200)])
+    expected = [ExpectedString("offer", "Summer Sale"), ExpectedString("price", "$19.99")]
+    result = check_text(lined_poster(), expected, engine=engine, look_closer=False)
+    image = lined_poster()
+    drawn = draw_check_overlay(image, result)
+    assert drawn.size == image.size and image.getpixel((20, 20)) == (200, 200, 200)  # input untouched
+    assert drawn.getpixel((20, 40)) == EXACT_COLOUR  # left edge of the "SUMMER SALE" box
+    assert drawn.getpixel((20, 220)) == NEAR_COLOUR  # left edge of the "$19.90" box
 
 
 def test_check_text_with_nothing_expected_scores_one() -> None:
@@ -307,7 +377,7 @@ def test_check_text_with_nothing_expected_scores_one() -> None:
 def test_check_text_reports_engine_errors_instead_of_raising() -> None:
     result = check_text(blank_image(), [ExpectedString("cta", "Buy now")], engine=BrokenEngine())
     assert result.error is not None and "model file corrupt" in result.error
-    assert [s.status for s in result.strings] == ["missing"]
+    assert [s.status for s in result.strings] == [CheckStatus.MISSING]
     assert result.score == 0.0
 
 
@@ -330,7 +400,7 @@ def test_ocr_engine_is_created_once_and_shared_between_threads() -> None:
     engines = []
 
     def grab() -> None:
-        engines.append(textcheck.get_ocr_engine())
+        engines.append(ocr.get_ocr_engine())
 
     threads = [threading.Thread(target=grab) for _ in range(8)]
     for t in threads:
@@ -339,7 +409,7 @@ def test_ocr_engine_is_created_once_and_shared_between_threads() -> None:
         t.join()
     assert len(engines) == 8
     assert all(e is engines[0] for e in engines)
-    assert textcheck.get_ocr_engine() is engines[0]
+    assert ocr.get_ocr_engine() is engines[0]
 
 
 OFFLINE_SCRIPT = textwrap.dedent(
@@ -367,7 +437,8 @@ OFFLINE_SCRIPT = textwrap.dedent(
     attempts.clear()
 
     from PIL import Image, ImageDraw, ImageFont
-    from core.text.check import ExpectedString, check_text
+    from core.text.check import check_text
+    from core.text.result import ExpectedString
 
     font = ImageFont.truetype(sys.argv[1], 72)
     image = Image.new("RGB", (800, 500), (20, 20, 60))

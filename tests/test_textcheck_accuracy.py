@@ -1,10 +1,13 @@
-"""Accuracy floor of the OCR text check on the synthetic poster set.
+"""Accuracy floors of the OCR text check on the synthetic poster sets.
 
-The whole set (72 posters, see tests/ocr_posters.py) is rendered and read
-once per module; the tests below only look at the outcome. Floors sit a
-little under what bench/ocr_accuracy.py measured (see
-bench/results/ocr_accuracy.md), so a regression in normalization, matching
-or the OCR setup fails here. Planted typos must never be reported exact.
+The older set (72 posters, see tests/ocr_posters.py) and a fixed subset of
+the real-size hard set (18 posters of tests/ocr_real_posters.py: 3 clean and
+3 of every hard kind; the whole set takes too long for CI on 2 cores) are
+rendered and read once per module; the tests below only look at the
+outcome. Floors sit a little under what was measured (see
+bench/results/ocr_accuracy.md), so a regression in normalization, matching,
+the closer look or the OCR setup fails here. Planted typos and omissions
+must never be reported exact.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from core.text.check import normalize
+from core.text.normalize import normalize
+from core.text.result import CheckStatus
 from tests.ocr_posters import (
     CaseOutcome,
     FontsMissingError,
@@ -24,12 +28,14 @@ from tests.ocr_posters import (
     render_poster,
     summarize,
 )
+from tests.ocr_real_posters import KINDS, build_real_cases, render_real_poster
 
-# Measured on the 2-core CPU machine: clean 98.8% (164/166), hard 100% (160/160).
-CLEAN_RECALL_FLOOR = 0.96
-HARD_RECALL_FLOOR = 0.94
+# Measured on the 2-core CPU machine (bench/results/ocr_accuracy.md, 2026-12-01, with the
+# closer look): clean 100% (166/166), hard 100% (160/160); 47/48 typos near, none exact.
+CLEAN_RECALL_FLOOR = 0.97
+HARD_RECALL_FLOOR = 0.97
 TYPO_NEAR_FLOOR = 0.85  # measured 47/48: only a 3-character price typo fell to "missing"
-MAX_MEAN_SECONDS = 3.0  # measured 0.35-0.6 s per poster on 2 busy cores; generous for CI
+MAX_MEAN_SECONDS = 6.0  # measured 3.17 s per poster at load average 12 on 2 cores (0.40 s before the closer look, load 3.5)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +61,7 @@ def _misses(outcomes: list[CaseOutcome], tag: str) -> list[str]:
     return [
         f"{o.case.name}: {s.expected!r} -> {s.status} {s.read!r}"
         for o in outcomes if o.case.tag == tag
-        for s in o.strings if not s.is_typo and s.status != "exact"
+        for s in o.strings if not s.is_typo and s.status != CheckStatus.EXACT
     ]
 
 
@@ -96,7 +102,7 @@ def test_hard_exact_recall_floor(summary: dict[str, Any], outcomes: list[CaseOut
 def test_planted_typos_are_never_exact(summary: dict[str, Any], outcomes: list[CaseOutcome]) -> None:
     false_exact = [
         f"{o.case.name}: asked {s.expected!r}, painted {s.rendered!r}, read {s.read!r}"
-        for o in outcomes for s in o.strings if s.is_typo and s.status == "exact"
+        for o in outcomes for s in o.strings if s.is_typo and s.status == CheckStatus.EXACT
     ]
     assert summary["typos"] >= 30
     assert false_exact == []
@@ -113,3 +119,60 @@ def test_unrequested_text_is_reported_as_extra(summary: dict[str, Any]) -> None:
 
 def test_ocr_time_per_poster(summary: dict[str, Any]) -> None:
     assert summary["mean_seconds"] < MAX_MEAN_SECONDS
+
+
+# --------------------------------------------------------------------------
+# Real-size hard posters (issue 14), fixed subset
+# --------------------------------------------------------------------------
+
+# Measured on this subset, 2 busy cores: before (one OCR pass) clean 19/19, hard
+# 70/96 = 72.9%; after (with the closer look) clean 19/19, hard 86/96 = 89.6%, no
+# typo or omission exact either way. The hard floor sits above the one-pass
+# recall, so losing the closer look fails here.
+REAL_CLEAN_FLOOR = 0.95
+REAL_HARD_FLOOR = 0.85
+
+
+@pytest.fixture(scope="module")
+def real_cases() -> list[PosterCase]:
+    try:
+        find_fonts()
+    except FontsMissingError as exc:
+        pytest.fail(str(exc))
+    return build_real_cases(clean=3, hard_per_kind=3)
+
+
+@pytest.fixture(scope="module")
+def real_outcomes(real_cases: list[PosterCase]) -> list[CaseOutcome]:
+    return evaluate(real_cases, render=render_real_poster)
+
+
+def _recall(outcomes: list[CaseOutcome], tag: str) -> float:
+    picked = [s for o in outcomes if o.case.tag == tag for s in o.strings if not s.is_typo]
+    return sum(1 for s in picked if s.status == CheckStatus.EXACT) / len(picked)
+
+
+def test_real_set_covers_every_kind_size_and_font(real_cases: list[PosterCase]) -> None:
+    assert {c.kind for c in real_cases} == {"clean", *KINDS}
+    assert {(c.width, c.height) for c in real_cases} == {(1328, 1328), (928, 1664), (1664, 928)}
+    fonts = {t.font for c in real_cases for t in c.texts}
+    assert any(f.startswith("lib-") for f in fonts) and any(f.startswith("cjk") for f in fonts)
+    small = [t for c in real_cases if c.tag == "hard" for t in c.texts if t.role == "benefit"]
+    assert min(t.size for t in small) <= 15
+    assert any(abs(t.angle) >= 5 for c in real_cases for t in c.texts)
+    assert any(c.blur >= 1.5 for c in real_cases) and any((c.jpeg_quality or 100) <= 30 for c in real_cases)
+    assert any(t.is_typo and not t.rendered for c in build_real_cases() for t in c.texts), "no omitted string"
+    assert sum(t.is_typo for c in real_cases for t in c.texts) >= 8
+
+
+def test_real_set_recall_floors(real_outcomes: list[CaseOutcome]) -> None:
+    assert _recall(real_outcomes, "clean") >= REAL_CLEAN_FLOOR, _misses(real_outcomes, "clean")
+    assert _recall(real_outcomes, "hard") >= REAL_HARD_FLOOR, _misses(real_outcomes, "hard")
+
+
+def test_real_set_typos_and_omissions_are_never_exact(real_outcomes: list[CaseOutcome]) -> None:
+    false_exact = [
+        f"{o.case.name}: asked {s.expected!r}, painted {s.rendered!r}, read {s.read!r}"
+        for o in real_outcomes for s in o.strings if s.is_typo and s.status == CheckStatus.EXACT
+    ]
+    assert false_exact == []

@@ -15,6 +15,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+# The one expected-string type, shared with the text check (core/text/result.py is pure data).
+from core.text.result import ExpectedString
+
 # v2: Chinese prompts name the tone in Chinese (v1 put the English tone words in them).
 BUILDER_VERSION = "prompt-v2"
 
@@ -83,17 +86,11 @@ class PromptInputs:
     brand_block: str = ""  # filled by brand kits; empty when none is applied
 
 
-@dataclass(frozen=True)
-class ExactString:
-    role: str  # offer, price, cta, benefit, name
-    text: str
-
-
 @dataclass
 class BuiltPrompt:
     prompt: str
     negative_prompt: str
-    exact_strings: list[ExactString]
+    exact_strings: list[ExpectedString]
     warnings: list[str] = field(default_factory=list)
     builder_version: str = BUILDER_VERSION
 
@@ -150,19 +147,19 @@ def _unsupported_scripts(text: str) -> list[str]:
     return found
 
 
-def exact_strings(product: ProductFields) -> list[ExactString]:
+def exact_strings(product: ProductFields) -> list[ExpectedString]:
     strings = []
     if product.show_name and clean_text(product.name):
-        strings.append(ExactString("name", clean_text(product.name)))
+        strings.append(ExpectedString("name", clean_text(product.name)))
     if clean_text(product.offer):
-        strings.append(ExactString("offer", clean_text(product.offer)))
+        strings.append(ExpectedString("offer", clean_text(product.offer)))
     if clean_text(product.price):
-        strings.append(ExactString("price", clean_text(product.price)))
+        strings.append(ExpectedString("price", clean_text(product.price)))
     for benefit in product.benefits:
         if clean_text(benefit):
-            strings.append(ExactString("benefit", clean_text(benefit)))
+            strings.append(ExpectedString("benefit", clean_text(benefit)))
     if clean_text(product.cta):
-        strings.append(ExactString("cta", clean_text(product.cta)))
+        strings.append(ExpectedString("cta", clean_text(product.cta)))
     return strings
 
 

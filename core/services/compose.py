@@ -24,6 +24,7 @@ from core.prompt.limits import TextTooLongError, check_lengths
 from core.recipe import CFG_RANGE, MAX_SEED, STEPS_RANGE, Recipe, product_of
 from core.render.generate import count_prompt_tokens
 from core.queue.base import JobQueue
+from core.services.textcheck import stored_strings
 
 MAX_VARIANTS = 8
 MAX_BEST_OF = 16
@@ -154,7 +155,7 @@ def recipe_for(request: ComposeRequest, prepared: PreparedRecipe, model_id: str,
             "demo_models": demo_models,
             "prompt": prepared.built.prompt,
             "negative_prompt": prepared.built.negative_prompt,
-            "exact_strings": [{"role": s.role, "text": s.text} for s in prepared.built.exact_strings],
+            "exact_strings": stored_strings(prepared.built.exact_strings),
             "token_count": prepared.tokens,
             "max_sequence_length": prepared.plan.max_sequence_length,
             "builder_version": prepared.built.builder_version,

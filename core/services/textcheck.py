@@ -1,6 +1,6 @@
 """Text fidelity of finished posters: run the OCR check, store it, decide best-of-N.
 
-The OCR itself lives in core/text/check.py; this module connects it to stored posters. It
+The OCR itself lives in core/text/ (check.py is the entry point); this module connects it to stored posters. It
 runs in the job worker right after a poster is saved, and again on demand (a re-check
 button, the backfill command). A failed check never fails the poster: check_text reports
 OCR errors inside its result, which is stored like any other.
@@ -14,7 +14,9 @@ import logging
 from PIL import Image
 
 from core.queue.base import JobQueue
-from core.text.check import ExpectedString, TextCheckResult, check_text
+from core.text.check import check_text
+from core.text.overlay import draw_check_overlay
+from core.text.result import ExpectedString, TextCheckResult
 from storage import textchecks
 from storage.db import Database
 from storage.files import ImageStore
@@ -23,8 +25,14 @@ from storage.textchecks import BestOfSet
 logger = logging.getLogger(__name__)
 
 
+# Stored rows keep expected strings as [{"role": ..., "text": ...}]; these two
+# functions are the only place that converts between that and ExpectedString.
 def expected_strings(exact_strings: list[dict]) -> list[ExpectedString]:
     return [ExpectedString(role=item["role"], text=item["text"]) for item in exact_strings]
+
+
+def stored_strings(strings: list[ExpectedString]) -> list[dict]:
+    return [{"role": s.role, "text": s.text} for s in strings]
 
 
 def next_best_of_seed(best_of: BestOfSet) -> int | None:
@@ -59,6 +67,13 @@ def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheck
     with Image.open(store.absolute(target.path)) as image:
         result, _ = check_and_record(db, poster_id, image.convert("RGB"), target.exact_strings)
         return result
+
+
+def check_overlay(store: ImageStore, path: str, text_check: dict) -> Image.Image:
+    """The stored poster with the boxes its stored check read drawn over it
+    (exact green, near orange)."""
+    with Image.open(store.absolute(path)) as image:
+        return draw_check_overlay(image, TextCheckResult.from_json(text_check))
 
 
 def backfill(db: Database, store: ImageStore, on_progress=None) -> int:

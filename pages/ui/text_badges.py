@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.text.result import CheckStatus
 from pages.ui.markdown_text import plain
 
 ROLE_LABELS = {"name": "Name", "offer": "Headline", "price": "Price", "cta": "CTA", "benefit": "Benefit"}
@@ -17,7 +18,7 @@ def score_label(text_check: dict | None, checking: bool = False) -> str:
     total = text_check.get("total", len(text_check.get("strings", [])))
     if not total:
         return "no text to check"
-    exact = sum(1 for s in text_check.get("strings", []) if s.get("status") == "exact")
+    exact = sum(1 for s in text_check.get("strings", []) if s.get("status") == CheckStatus.EXACT)
     mark = "✓" if exact == total else "✗"
     return f"text {mark} {exact}/{total} exact"
 
@@ -34,9 +35,9 @@ def render_text_check(text_check: dict | None, checking: bool = False) -> None:
         role = ROLE_LABELS.get(item.get("role"), item.get("role", ""))
         expected = plain(item.get("expected", ""))
         status = item.get("status")
-        if status == "exact":
+        if status == CheckStatus.EXACT:
             st.markdown(f":green-badge[✓ exact] **{role}** “{expected}”")
-        elif status == "near":
+        elif status == CheckStatus.NEAR:
             st.markdown(f":orange-badge[≈ near] **{role}** “{expected}” — read “{plain(item.get('read') or '')}”")
         else:
             st.markdown(f":red-badge[✗ missing] **{role}** “{expected}”")
