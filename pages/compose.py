@@ -27,6 +27,7 @@ from core.services.briefs import get_brief, list_briefs
 from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.markdown_text import plain
+from pages.ui.retry import retry_button
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 from pages.ui.text_badges import render_text_check
 
@@ -297,6 +298,13 @@ def render_jobs() -> None:
             else:
                 st.markdown(f"**{title}** — failed")
                 st.error(plain(state.error or "unknown error"))
+            if state.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                retried = retry_button(studio, state.id)
+                if retried is not None:
+                    # The retry is its own one-job set: show it here, in place of this batch.
+                    st.session_state.compose_group = retried.variant_group
+                    st.session_state.compose_batch = retried.job_ids
+                    st.rerun()
             if state.status in ACTIVE_STATUSES:
                 label = "Cancelling…" if state.cancel_requested else "Cancel"
                 if st.button(label, key=f"cancel_{state.id}", disabled=state.cancel_requested):

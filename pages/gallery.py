@@ -39,6 +39,7 @@ from pages.ui.compose_addons import fill_compose
 from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
+from pages.ui.retry import retry_button
 from pages.ui.shared import get_studio, require_app_shell, thumb_path
 from pages.ui.text_badges import render_text_check
 
@@ -108,6 +109,10 @@ def tile(card: PosterCard, summary: ReviewSummary | None, title: str | None = No
                 st.rerun()
             with c2:
                 compare_checkbox(card.id)
+        elif card.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            retried = retry_button(studio, card.job_id)
+            if retried is not None:
+                st.success(f"Queued again as job {retried.job_ids[0]} (seed {retried.seeds[0]}).")
 
 
 def tiles(cards: list[PosterCard], columns: int = 4, titles: dict[int, str] | None = None) -> None:

@@ -96,6 +96,15 @@ def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
             return ClaimedJob(id=job.id, recipe=recipe_of(session.get(Prompt, job.prompt_id), job))
 
 
+def job_recipe(db: Database, job_id: int) -> tuple[Recipe, JobStatus] | None:
+    """The recipe a job was queued with, and its status; None when the job does not exist."""
+    with db.reader() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return None
+        return recipe_of(session.get(Prompt, job.prompt_id), job), JobStatus(job.status)
+
+
 def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
     """Store progress (and a heartbeat); return whether the user asked to cancel."""
     with db.session() as session:

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from core.prompt.brand import validate_kit
 from storage.brand_kits import create_kit
 from storage.briefs import save_brief, save_draft
-from storage.models import FAILED, Job, Prompt
+from core.states import JobStatus
+from storage.models import Job, Prompt
 from tests.gallery_helpers import HOME, add_poster, add_review
 
 IMAGE = "![px](http://evil.test/px.png)"
@@ -102,7 +103,7 @@ def seed_hostile_rows(app_studio) -> dict:
         prompt.brief_text = f"{IMAGE} {HOSTILE}"  # the "Brief used" expander
         session.add(Job(
             prompt_id=prompt.id, preset_key=job.preset_key, draft_size=True, width=64, height=64, steps=2,
-            true_cfg_scale=4.0, seed=3, model_id=job.model_id, demo_models=True, status=FAILED,
+            true_cfg_scale=4.0, seed=3, model_id=job.model_id, demo_models=True, status=JobStatus.FAILED,
             error=f"TypeError: __init__() got {IMAGE} {HOSTILE}", variant_group="hostile-set", variant_index=2,
         ))
     add_review(db, poster_id, IMAGE, 2, "changes", f"{IMAGE} {HOSTILE}")

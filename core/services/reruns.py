@@ -24,6 +24,8 @@ from core.services.compose import MAX_VARIANTS, pick_seeds
 from storage.db import Database
 from storage.briefs import brief_exists
 from storage.gallery import PosterDetail, get_poster
+from storage.jobs import job_recipe
+from core.states import JobStatus
 
 
 class RerunError(ValueError):
@@ -80,6 +82,23 @@ def rerun_new_seeds(
     seeds = [seed if seed != detail.recipe.seed else (seed + 1) % (2**31) for seed in seeds]
     queued = queue.enqueue(_again(detail, model_id, demo_models), seeds, parent_job_id=detail.provenance.job_id)
     return RerunResult(job_ids=queued.job_ids, seeds=seeds, variant_group=queued.variant_group, warnings=_model_warning(detail, model_id))
+
+
+def retry_job(db: Database, queue: JobQueue, job_id: int, model_id: str, demo_models: bool) -> RerunResult:
+    """A failed or cancelled job queued again: its recipe and seed, on the model this studio
+    runs now. The new job records the old one as its parent, so the gallery's lineage shows
+    the retry."""
+    found = job_recipe(db, job_id)
+    if found is None:
+        raise RerunError(f"Job {job_id} no longer exists, so it cannot be retried.")
+    recipe, status = found
+    if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise RerunError(f"Job {job_id} is {status}; only a failed or cancelled job can be retried.")
+    queued = queue.enqueue(replace(recipe, model_id=model_id, demo_models=demo_models), [recipe.seed], parent_job_id=job_id)
+    warnings = []
+    if recipe.model_id != model_id:
+        warnings.append(f"Job {job_id} was queued for {recipe.model_id}; the retry runs on {model_id}.")
+    return RerunResult(job_ids=queued.job_ids, seeds=[recipe.seed], variant_group=queued.variant_group, warnings=warnings)
 
 
 def compose_notes(db: Database, recipe: Recipe) -> list[str]:
