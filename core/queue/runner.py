@@ -216,7 +216,7 @@ class JobRunner:
     def _run(self, claimed: ClaimedJob) -> None:
         started = time.perf_counter()
         try:
-            pipe = self.ensure_pipeline(heartbeat=lambda: self.queue.record_progress(claimed.id, 0, claimed.steps))
+            pipe = self.ensure_pipeline(heartbeat=lambda: self.queue.record_progress(claimed.id, 0, claimed.recipe.steps))
         except Exception as error:
             self.queue.fail(
                 claimed.id,
