@@ -474,7 +474,11 @@ def render_poster(case: PosterCase) -> Image.Image:
         poster.alpha_composite(block, (int(x), int(y)))
         y += block.height + gap
 
-    image = poster.convert("RGB")
+    return degrade(poster.convert("RGB"), case)
+
+
+def degrade(image: Image.Image, case: PosterCase) -> Image.Image:
+    """What generation and export do to a poster: a softening resample, blur, JPEG."""
     if case.downscale < 1.0:
         small = (int(case.width * case.downscale), int(case.height * case.downscale))
         image = image.resize(small, Image.BILINEAR).resize((case.width, case.height), Image.BICUBIC)

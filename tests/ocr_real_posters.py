@@ -26,14 +26,13 @@ of tests/ocr_posters.py turn results into numbers.
 
 from __future__ import annotations
 
-import io
 import random
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from core.text.normalize import normalize
-from tests.ocr_posters import PlacedText, PosterCase, _plant_typo, _text_block
+from tests.ocr_posters import PlacedText, PosterCase, _plant_typo, _text_block, degrade
 
 REAL_SEED = 20261201
 SIZES = [(1328, 1328), (928, 1664), (1664, 928)]
@@ -275,15 +274,4 @@ def render_real_poster(case: PosterCase) -> Image.Image:
         poster.alpha_composite(block, (int(x), int(min(y, case.height - block.height - 2))))
         y += block.height + gap
 
-    image = poster.convert("RGB")
-    if case.downscale < 1.0:
-        small = (int(case.width * case.downscale), int(case.height * case.downscale))
-        image = image.resize(small, Image.BILINEAR).resize((case.width, case.height), Image.BICUBIC)
-    if case.blur:
-        image = image.filter(ImageFilter.GaussianBlur(radius=case.blur))
-    if case.jpeg_quality:
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=case.jpeg_quality)
-        buffer.seek(0)
-        image = Image.open(buffer).convert("RGB")
-    return image
+    return degrade(poster.convert("RGB"), case)
