@@ -125,19 +125,19 @@ with left:
 with right:
     editing = st.session_state.kit_editing
     st.subheader("New kit" if editing is None else f"Edit kit #{editing}")
-    st.text_input("Name", key="kit_name", placeholder="Aurora Audio")
+    st.text_input("Name", key="kit_name", placeholder="e.g. Aurora Audio")
     st.text_area(
         "Colours (one a line: name, then hex)",
         key="kit_colors",
         height=110,
-        placeholder="Midnight #101828\nAurora teal #14B8A6\nWarm white #FAF7F2",
+        placeholder="e.g.\nMidnight #101828\nAurora teal #14B8A6\nWarm white #FAF7F2",
     )
-    st.text_input("Fonts", key="kit_fonts", placeholder="geometric sans, bold headlines, light body text")
-    st.text_input("Logo wordmark text", key="kit_wordmark", placeholder="AURORA")
-    st.text_input("Default tagline", key="kit_tagline", placeholder="Hear everything")
+    st.text_input("Fonts", key="kit_fonts", placeholder="e.g. geometric sans, bold headlines, light body text")
+    st.text_input("Logo wordmark text", key="kit_wordmark", placeholder="e.g. AURORA")
+    st.text_input("Default tagline", key="kit_tagline", placeholder="e.g. Hear everything")
     c1, c2 = st.columns(2)
     c1.selectbox("Default tone", ["", *TONES], format_func=lambda t: t or "(keep Compose's)", key="kit_tone")
-    c2.text_input("Default style keywords", key="kit_style", placeholder="soft gradient, studio lighting")
+    c2.text_input("Default style keywords", key="kit_style", placeholder="e.g. soft gradient, studio lighting")
 
     spec = None
     try:

@@ -77,7 +77,7 @@ left, right = st.columns([2, 3], gap="large")
 with left:
     upload = st.file_uploader("Draft (PNG, JPEG or WebP)", type=["png", "jpg", "jpeg", "webp"], key="draft_upload")
     st.radio("Brief language", list(LANGUAGES), format_func=LANGUAGES.get, key="brief_form_language", horizontal=True)
-    st.text_area("Notes to the art director (optional)", key="brief_form_notes", placeholder="Make the price more prominent")
+    st.text_area("Notes to the art director (optional)", key="brief_form_notes", placeholder="e.g. Make the price more prominent")
 
     prepared = None
     if upload is not None:

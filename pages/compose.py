@@ -86,20 +86,20 @@ left, right = st.columns([3, 2], gap="large")
 
 with left:
     st.subheader("Product")
-    st.text_input("Product name", key="compose_name", max_chars=limits.MAX_NAME_CHARS, placeholder="Aurora wireless headphones")
+    st.text_input("Product name", key="compose_name", max_chars=limits.MAX_NAME_CHARS, placeholder="e.g. Aurora wireless headphones")
     st.checkbox("Show the product name on the poster", key="compose_show_name")
-    st.text_area("Description", key="compose_description", max_chars=limits.MAX_DESCRIPTION_CHARS, height=80, placeholder="Over-ear, noise cancelling, matte black")
+    st.text_area("Description", key="compose_description", max_chars=limits.MAX_DESCRIPTION_CHARS, height=80, placeholder="e.g. Over-ear, noise cancelling, matte black")
     c1, c2, c3 = st.columns(3)
-    c1.text_input("Offer headline (exact)", key="compose_offer", max_chars=limits.MAX_SHORT_CHARS, placeholder="SUMMER SALE")
-    c2.text_input("Price (exact)", key="compose_price", max_chars=limits.MAX_SHORT_CHARS, placeholder="$199")
-    c3.text_input("CTA text (exact)", key="compose_cta", max_chars=limits.MAX_SHORT_CHARS, placeholder="Shop now")
-    st.text_area("Benefits (exact, one phrase a line)", key="compose_benefits", max_chars=limits.MAX_BENEFITS_TEXT_CHARS, height=90, placeholder="40-hour battery\nHi-Res audio")
+    c1.text_input("Offer headline (exact)", key="compose_offer", max_chars=limits.MAX_SHORT_CHARS, placeholder="e.g. SUMMER SALE")
+    c2.text_input("Price (exact)", key="compose_price", max_chars=limits.MAX_SHORT_CHARS, placeholder="e.g. $199")
+    c3.text_input("CTA text (exact)", key="compose_cta", max_chars=limits.MAX_SHORT_CHARS, placeholder="e.g. Shop now")
+    st.text_area("Benefits (exact, one phrase a line)", key="compose_benefits", max_chars=limits.MAX_BENEFITS_TEXT_CHARS, height=90, placeholder="e.g.\n40-hour battery\nHi-Res audio")
 
     st.subheader("Creative")
     c1, c2 = st.columns(2)
     c1.selectbox("Tone", list(TONES), key="compose_tone")
     c2.radio("Language", list(LANGUAGES), format_func=LANGUAGES.get, key="compose_language", horizontal=True)
-    st.text_input("Style keywords", key="compose_style", max_chars=limits.MAX_STYLE_CHARS, placeholder="soft gradient, studio lighting, glassmorphism")
+    st.text_input("Style keywords", key="compose_style", max_chars=limits.MAX_STYLE_CHARS, placeholder="e.g. soft gradient, studio lighting, glassmorphism")
     brand_kit_section(studio)
     saved_briefs = {record.id: record for record in list_briefs(studio.db)}
     if st.session_state.compose_brief_id is not None and st.session_state.compose_brief_id not in saved_briefs:
@@ -136,7 +136,7 @@ with left:
         format_func=lambda k: f"{PRESETS[k].label} ({PRESETS[k].aspect})",
         key="compose_preset",
     )
-    c2.checkbox("Draft size (~0.6 MP, low VRAM)", key="compose_draft_size")
+    c2.checkbox("Draft size", key="compose_draft_size", help="About 0.6 MP: faster, and needs far less GPU memory.")
     preset = PRESETS[st.session_state.compose_preset]
     width, height = preset.size(draft=st.session_state.compose_draft_size)
     st.caption(f"Draws at {width}×{height}; exports at {preset.export[0]}×{preset.export[1]}.")

@@ -92,7 +92,7 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             page.get_by_role("textbox", name="Offer headline (exact)", exact=True).fill("SUMMER SALE")
             page.get_by_role("textbox", name="Price (exact)", exact=True).fill("$19.99")
             page.get_by_role("textbox", name="CTA text (exact)", exact=True).fill("Shop now")
-            page.get_by_text("Draft size (~0.6 MP, low VRAM)").click()
+            page.get_by_text("Draft size", exact=True).click()
             # Wait for that click's rerun to land before opening the expander: on a loaded
             # machine the expander otherwise opened on a half-drawn run (cfg showed 1.00).
             expect(page.get_by_text("Draws at 784×784")).to_be_visible(timeout=30_000)

@@ -57,3 +57,16 @@ def test_an_exif_rotated_draft_is_captioned_with_its_upright_size(app_studio):
     assert not at.exception, at.exception
     captions = [img.caption for element in images(at) for img in element.imgs]
     assert any("300×600" in c for c in captions), captions
+
+
+def test_example_text_in_empty_fields_reads_as_an_example(app_studio):
+    """Grey placeholders looked like filled values (issue 11, item 10): every text field's
+    example now starts with "e.g.", so an empty form never reads as a filled one."""
+    at = new_app()
+    for page in ("pages/compose.py", "pages/brand_kits.py", "pages/brief.py"):
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        fields = [*at.text_input, *at.text_area]
+        examples = [f.placeholder for f in fields if f.placeholder]
+        assert examples, page  # the check reads real placeholders
+        assert all(text.startswith("e.g.") for text in examples), (page, examples)
