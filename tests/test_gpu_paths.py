@@ -353,3 +353,24 @@ def test_the_worker_loads_and_warms_up_a_compiled_pipeline_before_any_job(studio
         assert runner.model_state == "loaded" and runner.pipeline is not None
     finally:
         runner.stop()
+
+
+def test_only_the_process_that_writes_briefs_compiles_the_brief_model(studio_env):
+    """With STUDIO_BRIEF_MODE=fast on a GPU, the fast brief's ~40 s compile is paid at start by
+    whoever writes briefs: the app. The worker process (core/queue/worker.py) never writes one,
+    so it must not pay it. Nothing is loaded here: the plan is read, not run."""
+    from core.settings import load_settings
+    from core.services.studio import Studio
+
+    gpu = replace(
+        load_settings(studio_env), device="cuda", demo_mode=False,
+        performance=PerformanceSettings(brief_mode="fast", compile="off"),
+    )
+    app = Studio(gpu, start_worker=False)
+    worker = Studio(gpu, start_worker=False, serves_briefs=False)
+    try:
+        assert app.runner.warm_up is not None  # compile is off: only the brief warms up
+        assert worker.runner.warm_up is None
+    finally:
+        app.close()
+        worker.close()

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    studio = Studio(load_settings(), start_worker=False, poll_seconds=args.poll_seconds)
+    # Briefs are written by the app, so this process never compiles the brief model.
+    studio = Studio(load_settings(), start_worker=False, serves_briefs=False, poll_seconds=args.poll_seconds)
     studio.start_worker()  # recovers interrupted jobs first
     logger.info("worker %s started on %s", studio.runner.worker_id, studio.settings.database_url)
     try:

@@ -112,10 +112,14 @@ def resolve_models(settings: Settings) -> ModelLocations:
 
 
 class Studio:
-    def __init__(self, settings: Settings, start_worker: bool | None = None, **runner_options):
+    def __init__(
+        self, settings: Settings, start_worker: bool | None = None, serves_briefs: bool = True, **runner_options
+    ):
         """`start_worker` defaults to the setting: the app's worker thread runs unless
-        STUDIO_WORKER=external."""
+        STUDIO_WORKER=external. `serves_briefs` is False for the worker process
+        (core/queue/worker.py): briefs run in the app, so only the app pays their compile."""
         self.settings = settings
+        self.serves_briefs = serves_briefs
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
         self.store = ImageStore(settings.images_dir)
@@ -152,6 +156,9 @@ class Studio:
         self.brief_warm_up: str | None = None  # what the Settings page says about it
         if start_worker is None and settings.worker == "external":
             self.runner.model_state = "in the worker process"  # what the app's sidebar says
+            if self._wants_brief_warm_up():
+                # No worker thread here to follow: the app pays the fast brief's compile at start.
+                threading.Thread(target=self.warm_up_brief, name="brief-warm-up", daemon=True).start()
         elif start_worker is not False:
             self.start_worker()
 
@@ -191,7 +198,9 @@ class Studio:
         return choose_brief_mode(self.settings.device, free, self.performance.brief_mode)
 
     def _wants_brief_warm_up(self) -> bool:
-        return wants_brief_warm_up(self.settings.device, self.models.demo, self.performance.brief_mode)
+        return self.serves_briefs and wants_brief_warm_up(
+            self.settings.device, self.models.demo, self.performance.brief_mode
+        )
 
     def _warm_up(self, pipe) -> None:
         """The worker's start: the pipeline's compile first, then the brief's in its own
