@@ -5,8 +5,9 @@ table itself (core/queue/sql.py): workers poll it and claim rows atomically. A b
 queue (say Celery) would keep the same rows and send only a job id per task: `notify` is
 where it would send them, and its worker would claim that id instead of the oldest row.
 
-The payload types are storage's row shapes (storage/jobs.py), passed through untouched, so
-the fields a job carries can change without changing this interface.
+What a job draws is a `Recipe` (core/recipe.py): a set is enqueued as one recipe and its
+seeds, and a claimed job is its id and its recipe (`ClaimedJob`, storage/jobs.py). A new
+recipe field therefore never changes this interface.
 """
 
 from __future__ import annotations
