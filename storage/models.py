@@ -131,6 +131,11 @@ class Job(Base):
     worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     timings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # With a broker (STUDIO_QUEUE=celery): when its task was accepted (NULL: not yet sent),
+    # why the last send failed, and how many times a worker claimed the job.
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dispatch_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     parent_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
     # "Generate until all text is correct": the most jobs this variant set may grow to.
@@ -183,3 +188,18 @@ class Review(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     poster: Mapped[Poster] = relationship(back_populates="reviews")
+
+
+class Worker(Base):
+    """What a worker process last said of itself; the sidebar lists the fresh ones."""
+
+    __tablename__ = "workers"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:token, as on jobs
+    hostname: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), default="")  # the Celery node name, e.g. gpu0@host
+    gpu: Mapped[str] = mapped_column(String(255), default="")
+    model_state: Mapped[str] = mapped_column(String(255), default="")
+    current_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
