@@ -25,6 +25,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+def wait_for_script_to_finish(page) -> None:
+    """Streamlit shows its status widget ("Running...") while a script run is in flight; a
+    widget read during a run may still show the half-drawn page."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidget").filter(has_text="Running")).to_have_count(0, timeout=30_000)
+
+
 # Stable screenshots: no transitions or animations.
 NO_MOTION_CSS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
 
@@ -96,7 +104,9 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             # Wait for that click's rerun to land before opening the expander: on a loaded
             # machine the expander otherwise opened on a half-drawn run (cfg showed 1.00).
             expect(page.get_by_text("Draws at 784×784")).to_be_visible(timeout=30_000)
+            wait_for_script_to_finish(page)
             page.get_by_text("Advanced").click()
+            wait_for_script_to_finish(page)
             cfg = page.get_by_role("spinbutton", name="true_cfg_scale")
             expect(cfg).to_have_value("4.00")
             steps = page.get_by_role("spinbutton", name="Steps")
