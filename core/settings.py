@@ -12,6 +12,10 @@
 | STUDIO_TEXT_CHECK     | 1                                | OCR-check every new poster's exact strings           |
 | STUDIO_DEMO_MODELS_DIR| <data dir>/demo_models           | where the demo checkpoints are built                 |
 | STUDIO_WORKER         | embedded                         | embedded: the app runs jobs; external: `python -m core.queue.worker` does |
+| STUDIO_QUEUE          | sql                              | sql: workers claim from the jobs table; celery: tasks over a broker |
+| STUDIO_BROKER_URL     | redis://127.0.0.1:6379/0         | the Celery broker (STUDIO_QUEUE=celery)              |
+| STUDIO_BROKER_VISIBILITY_TIMEOUT | 7200                  | seconds before Redis hands an unacknowledged task to another worker |
+| STUDIO_JOB_MAX_ATTEMPTS | 3                              | claims of one job before a worker that keeps dying fails it |
 
 Speed and memory, read into `performance`:
 
@@ -48,6 +52,15 @@ BRIEF_MODES = ("nf4", "fast")
 # Where posters are drawn: a worker thread inside the app, or a separate process
 # (core/queue/worker.py) claiming from the same database.
 WORKER_MODES = ("embedded", "external")
+# How jobs reach the workers: the jobs table polled (core/queue/sql.py), or a Celery task per
+# job over a broker (core/queue/celery_queue.py); the table is the record of truth in both.
+QUEUE_MODES = ("sql", "celery")
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
+# Redis re-delivers a task nobody acknowledged after this long. Tasks are acknowledged when
+# they end (acks_late), so it must be longer than any job, or a long job would run twice
+# (the second claim would find it running and do nothing, but a worker would be held up).
+DEFAULT_VISIBILITY_TIMEOUT_S = 7200
+DEFAULT_JOB_MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,10 @@ class Settings:
     demo_models_dir: Path
     performance: PerformanceSettings = field(default_factory=PerformanceSettings)
     worker: str = "embedded"  # one of WORKER_MODES
+    queue: str = "sql"  # one of QUEUE_MODES
+    broker_url: str = DEFAULT_BROKER_URL
+    broker_visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
+    job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS
 
     @property
     def images_dir(self) -> Path:
@@ -116,6 +133,19 @@ def _flag(value: str | None, default: bool) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return value
 
 
 def _cuda_available() -> bool:
@@ -150,6 +180,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if worker not in WORKER_MODES:
         raise ValueError(f"STUDIO_WORKER must be embedded or external, not {worker!r}")
 
+    queue = (env.get("STUDIO_QUEUE") or "sql").strip().lower()
+    if queue not in QUEUE_MODES:
+        raise ValueError(f"STUDIO_QUEUE must be sql or celery, not {queue!r}")
+    broker_url = (env.get("STUDIO_BROKER_URL") or DEFAULT_BROKER_URL).strip()
+    visibility = _positive_int(env, "STUDIO_BROKER_VISIBILITY_TIMEOUT", DEFAULT_VISIBILITY_TIMEOUT_S)
+    max_attempts = _positive_int(env, "STUDIO_JOB_MAX_ATTEMPTS", DEFAULT_JOB_MAX_ATTEMPTS)
+
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -162,4 +199,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         demo_models_dir=Path(env.get("STUDIO_DEMO_MODELS_DIR") or data_dir / "demo_models").expanduser().resolve(),
         performance=load_performance_settings(env),
         worker=worker,
+        queue=queue,
+        broker_url=broker_url,
+        broker_visibility_timeout_s=visibility,
+        job_max_attempts=max_attempts,
     )

@@ -2,6 +2,9 @@
 
 The job table is the source of truth. Pages only read it; the worker claims jobs
 atomically, so two workers (or two browser tabs) never run the same job twice.
+A polling worker takes the oldest queued job (`claim_next`); a broker's task names its job
+(`claim_job`), and a redelivered task finds the job done or running under a live worker and
+does nothing. With a broker, `dispatched_at` says the task was sent (`mark_dispatched`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.recipe import Recipe
 from storage.db import Database
@@ -41,6 +44,10 @@ class JobState:
     poster_id: int | None
     variant_index: int
     cancel_requested: bool
+    # Which worker drew it (host:pid:token, as it claimed it) and, with a broker, why its task
+    # is not sent yet (None once it is, and always with the SQL queue).
+    worker_id: str | None = None
+    dispatch_error: str | None = None
 
 
 def enqueue(
@@ -94,6 +101,103 @@ def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
             if claimed != 1:
                 continue  # someone else took it between our read and write; try the next one
             return ClaimedJob(id=job.id, recipe=recipe_of(session.get(Prompt, job.prompt_id), job))
+
+
+def claim_job(
+    db: Database,
+    job_id: int,
+    worker_id: str,
+    is_worker_alive: Callable[[str], bool],
+    max_attempts: int,
+    stale_after: timedelta = timedelta(minutes=10),
+) -> ClaimedJob | None:
+    """Take the job a broker's task names, or None when there is nothing to do.
+
+    At-least-once delivery means a task can arrive twice. Queued: claim it. Done, failed or
+    cancelled: nothing to do. Running under a live worker (a fresh heartbeat and, on this
+    host, its process): nothing to do. Running under a dead worker (the task came back after
+    its worker was killed): claim it again, unless it has been claimed `max_attempts` times
+    already; then it is failed with a message, so a job that kills its worker is not
+    redelivered for ever. Every claim is a conditional UPDATE on the status and worker seen,
+    so two deliveries racing never both win."""
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status not in ACTIVE_STATUSES:
+            return None
+        if job.status == JobStatus.RUNNING:
+            heartbeat = job.heartbeat_at
+            if heartbeat is not None and heartbeat.tzinfo is None:
+                heartbeat = heartbeat.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+            fresh = heartbeat is not None and heartbeat >= datetime.now(timezone.utc) - stale_after
+            if fresh and is_worker_alive(job.worker_id or ""):
+                return None
+            if job.attempts >= max_attempts:
+                job.status = JobStatus.FAILED
+                job.error = (
+                    f"The worker drawing this job stopped {job.attempts} times (killed or out of memory) "
+                    f"before it finished, so it was not tried again. See the worker logs; then retry it."
+                )
+                job.finished_at = utcnow()
+                return None
+        now = utcnow()
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .values(
+                status=JobStatus.RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now,
+                progress_step=0, attempts=job.attempts + 1,
+            )
+        ).rowcount
+        if claimed != 1:
+            return None  # another delivery of the same task won the race
+        return ClaimedJob(id=job.id, recipe=recipe_of(session.get(Prompt, job.prompt_id), job))
+
+
+def mark_dispatched(db: Database, job_ids: list[int]) -> None:
+    """The broker accepted these jobs' tasks."""
+    if not job_ids:
+        return
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id.in_(job_ids)).values(dispatched_at=utcnow(), dispatch_error=None)
+        )
+
+
+def mark_dispatch_failed(db: Database, job_ids: list[int], message: str) -> None:
+    """The broker could not be reached: the jobs stay queued and say why."""
+    if not job_ids:
+        return
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id.in_(job_ids), Job.dispatched_at.is_(None)).values(dispatch_error=message)
+        )
+
+
+def jobs_to_dispatch(db: Database, resend_before: datetime, stale_before: datetime) -> list[int]:
+    """Jobs whose task must be sent (again), oldest first: queued and never sent; queued and
+    sent before `resend_before` (a broker that lost its messages, say a Redis restart without
+    persistence, would otherwise leave them waiting for ever); running with a heartbeat older
+    than `stale_before` (its worker died and its task did not come back). A task sent twice
+    is harmless: `claim_job` makes the second one do nothing."""
+    with db.reader() as session:
+        rows = session.scalars(
+            select(Job.id)
+            .where(
+                ((Job.status == JobStatus.QUEUED) & (Job.dispatched_at.is_(None)))
+                | ((Job.status == JobStatus.QUEUED) & (Job.dispatched_at < resend_before))
+                | ((Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before))
+            )
+            .order_by(Job.created_at, Job.id)
+        ).all()
+    return list(rows)
+
+
+def queue_depth(db: Database) -> tuple[int, int]:
+    """(queued, running) jobs: what the sidebar shows as the queue."""
+    with db.reader() as session:
+        queued = session.scalar(select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED))
+        running = session.scalar(select(func.count()).select_from(Job).where(Job.status == JobStatus.RUNNING))
+    return int(queued or 0), int(running or 0)
 
 
 def job_recipe(db: Database, job_id: int) -> tuple[Recipe, JobStatus] | None:
@@ -219,6 +323,8 @@ def job_states(db: Database, job_ids: list[int]) -> list[JobState]:
                 poster_id=poster_id,
                 variant_index=job.variant_index,
                 cancel_requested=job.cancel_requested,
+                worker_id=job.worker_id,
+                dispatch_error=job.dispatch_error if job.dispatched_at is None else None,
             )
             for job, poster_id in rows
         }

@@ -1,9 +1,10 @@
 """The JobQueue seam: what pages, services and the worker may ask of a job queue.
 
-The jobs table is the record of truth whichever queue carries the work. Today's queue is the
-table itself (core/queue/sql.py): workers poll it and claim rows atomically. A broker-backed
-queue (say Celery) would keep the same rows and send only a job id per task: `notify` is
-where it would send them, and its worker would claim that id instead of the oldest row.
+The jobs table is the record of truth whichever queue carries the work. The default queue is
+the table itself (core/queue/sql.py): workers poll it and claim rows atomically. The Celery
+queue (core/queue/celery_queue.py) keeps the same rows and sends only a job id per task:
+`notify` is where it sends them, and its worker claims that id (`claim_job`) instead of the
+oldest row.
 
 What a job draws is a `Recipe` (core/recipe.py): a set is enqueued as one recipe and its
 seeds, and a claimed job is its id and its recipe (`ClaimedJob`, storage/jobs.py). A new
@@ -53,9 +54,16 @@ class JobQueue(Protocol):
     def active_job_ids(self) -> list[int]:
         """Queued and running jobs, oldest first."""
 
+    def depth(self) -> tuple[int, int]:
+        """(queued, running) jobs, as the jobs table says."""
+
     # -- the worker's side -------------------------------------------------------------------
     def claim_next(self, worker_id: str) -> ClaimedJob | None:
         """Take one queued job for this worker (atomically: no job runs twice), or None."""
+
+    def claim_job(self, job_id: int, worker_id: str) -> ClaimedJob | None:
+        """Take the job a delivered task names, or None when there is nothing to do (done,
+        or running under a live worker): a task delivered twice draws one poster."""
 
     def record_progress(self, job_id: int, step: int, total: int) -> bool:
         """Store progress and a heartbeat. Returns whether the user asked to cancel."""

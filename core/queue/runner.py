@@ -12,15 +12,11 @@ too. The thread runs inside the app (STUDIO_WORKER=embedded) or alone in its own
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
-import uuid
 from typing import Callable
 
-import psutil
 from PIL import Image
 
 from core.render.generate import (
@@ -31,32 +27,12 @@ from core.render.generate import (
     generate,
 )
 from core.queue.base import ClaimedJob, JobQueue
+from core.queue.liveness import is_worker_alive, new_worker_id, register, unregister
 from core.render.pipeline import setup_of
 from core.recipe import Recipe
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)
-
-# Worker ids of the runners alive in this process, so recovery can tell a live worker of
-# this process from one that an earlier runner (before a restart or cache clear) left.
-_LIVE_WORKERS: set[str] = set()
-_LIVE_LOCK = threading.Lock()
-
-
-def is_worker_alive(worker_id: str) -> bool:
-    """Best knowledge of whether the worker that claimed a job still runs."""
-    try:
-        host, pid_text, _token = worker_id.split(":", 2)
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != socket.gethostname():
-        return True  # another machine's worker: only its heartbeat can tell
-    if pid == os.getpid():
-        with _LIVE_LOCK:
-            return worker_id in _LIVE_WORKERS
-    return psutil.pid_exists(pid)
-
 
 def generation_request(recipe: Recipe) -> GenerationRequest:
     """What the engine draws for a recipe: the one place recipe fields become pipeline arguments."""
@@ -113,7 +89,7 @@ class JobRunner:
         self.warm_up = warm_up
         self.warm_up_seconds: float | None = None
 
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = new_worker_id()
         self.pipeline = None
         self.model_state = "not loaded"  # shown in the sidebar: a few words, never a traceback
         self.load_seconds: float | None = None
@@ -126,8 +102,7 @@ class JobRunner:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "JobRunner":
-        with _LIVE_LOCK:
-            _LIVE_WORKERS.add(self.worker_id)
+        register(self.worker_id)
         recovered = self.queue.recover_interrupted(is_worker_alive)
         if recovered:
             logger.warning("marked %d job(s) left running by a dead worker as failed", recovered)
@@ -140,8 +115,7 @@ class JobRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        with _LIVE_LOCK:
-            _LIVE_WORKERS.discard(self.worker_id)
+        unregister(self.worker_id)
 
     def wake(self) -> None:
         """Tell the worker new jobs are queued, so it need not wait for its next poll."""
@@ -160,8 +134,20 @@ class JobRunner:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
 
+    def prepare(self) -> None:
+        """Load the pipeline and pay its warm-up now, in the calling thread: a broker's
+        worker process does this before it takes its first task (core/queue/celery_worker.py)."""
+        register(self.worker_id)
+        if self.warm_up is not None:
+            self._load_and_warm_up()
+        else:
+            try:
+                self.ensure_pipeline()
+            except Exception:
+                logger.exception("pipeline load failed; the first job tries again")
+
     def _load_and_warm_up(self) -> None:
-        """Runs in the worker thread, the only one that ever touches the pipeline."""
+        """Runs in the thread that will draw, the only one that ever touches the pipeline."""
         try:
             pipe = self.ensure_pipeline()
             self.model_state = "warming up (compiling)"
@@ -204,6 +190,20 @@ class JobRunner:
     def run_next(self) -> bool:
         """Claim and run one queued job. Returns False when the queue was empty."""
         claimed = self.queue.claim_next(self.worker_id)
+        if claimed is None:
+            return False
+        self.current_job_id = claimed.id
+        try:
+            self._run(claimed)
+        finally:
+            self.current_job_id = None
+        return True
+
+    def run_job(self, job_id: int) -> bool:
+        """Run the job a broker's task names. Returns False when there was nothing to do: the
+        job is finished, runs under a live worker, or was redelivered too often
+        (storage/jobs.py `claim_job`)."""
+        claimed = self.queue.claim_job(job_id, self.worker_id)
         if claimed is None:
             return False
         self.current_job_id = claimed.id

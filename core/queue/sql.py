@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 from core.queue.base import ClaimedJob, Enqueued, JobState, WorkerAlive
+from core.queue.liveness import is_worker_alive
 from core.recipe import Recipe
 from storage import jobs as job_rows
 from storage.db import Database
@@ -14,8 +15,9 @@ from storage.files import StoredImage
 
 
 class SqlJobQueue:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, max_attempts: int = 3):
         self.db = db
+        self.max_attempts = max_attempts
         self._listeners: list[Callable[[], None]] = []
 
     def on_notify(self, listener: Callable[[], None]) -> None:
@@ -45,6 +47,12 @@ class SqlJobQueue:
 
     def claim_next(self, worker_id: str) -> ClaimedJob | None:
         return job_rows.claim_next(self.db, worker_id)
+
+    def claim_job(self, job_id: int, worker_id: str) -> ClaimedJob | None:
+        return job_rows.claim_job(self.db, job_id, worker_id, is_worker_alive, self.max_attempts)
+
+    def depth(self) -> tuple[int, int]:
+        return job_rows.queue_depth(self.db)
 
     def record_progress(self, job_id: int, step: int, total: int) -> bool:
         return job_rows.record_progress(self.db, job_id, step, total)

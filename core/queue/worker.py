@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import threading
 
+from core.queue.report import WorkerReporter, gpu_label
 from core.services.studio import Studio
 from core.settings import load_settings
 
@@ -43,12 +45,16 @@ def main(argv: list[str] | None = None) -> None:
 
     # Briefs are written by the app, so this process never compiles the brief model.
     studio = Studio(load_settings(), start_worker=False, serves_briefs=False, poll_seconds=args.poll_seconds)
+    if studio.settings.queue == "celery":
+        parser.error("STUDIO_QUEUE=celery: start the workers with `celery -A core.queue.celery_worker worker` (README).")
+    reporter = WorkerReporter(studio.db, studio.runner, socket.gethostname(), gpu_label(studio.settings.device)).start()
     studio.start_worker()  # recovers interrupted jobs first
-    logger.info("worker %s started on %s", studio.runner.worker_id, studio.settings.database_url)
+    logger.info("worker %s started", studio.runner.worker_id)
     try:
         stop.wait()
     finally:
         studio.runner.stop(timeout=args.stop_timeout)
+        reporter.stop()
         studio.close()
         logger.info("worker stopped")
 

@@ -35,6 +35,8 @@ from core.render.generate import load_tokenizer
 from core.render.pipeline import load_pipeline, warm_up
 from core.queue.runner import JobRunner
 from core.queue.sql import SqlJobQueue
+from core.queue.celery_app import make_celery_app
+from core.queue.celery_queue import CeleryJobQueue
 from core.services.textcheck import make_after_poster_hook
 from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
@@ -123,7 +125,13 @@ class Studio:
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
         self.store = ImageStore(settings.images_dir)
-        self.queue = SqlJobQueue(self.db)
+        if settings.queue == "celery":
+            # A task per job over the broker; the rows stay the record of truth.
+            self.queue = CeleryJobQueue(self.db, make_celery_app(settings), max_attempts=settings.job_max_attempts)
+        else:
+            self.queue = SqlJobQueue(self.db, max_attempts=settings.job_max_attempts)
+        # With a broker, briefs are tasks for the GPU workers too: the app may have no GPU.
+        self.briefs_on_workers = settings.queue == "celery"
         if settings.text_check and "after_poster" not in runner_options:
             # The OCR check runs in the worker right after each poster is saved.
             runner_options["after_poster"] = make_after_poster_hook(self.db, self.queue)
@@ -154,7 +162,10 @@ class Studio:
         self.brief_lock = threading.Lock()
         self.vl_holder = VLHolder() if settings.keep_vl_warm else None
         self.brief_warm_up: str | None = None  # what the Settings page says about it
-        if start_worker is None and settings.worker == "external":
+        if start_worker is None and settings.queue == "celery":
+            self.runner.model_state = "in the Celery workers"  # what the app's sidebar says
+            self.queue.start_dispatcher()
+        elif start_worker is None and settings.worker == "external":
             self.runner.model_state = "in the worker process"  # what the app's sidebar says
             if self._wants_brief_warm_up():
                 # No worker thread here to follow: the app pays the fast brief's compile at start.
@@ -292,4 +303,6 @@ class Studio:
 
     def close(self) -> None:
         self.runner.stop()
+        if isinstance(self.queue, CeleryJobQueue):
+            self.queue.close()
         self.db.dispose()

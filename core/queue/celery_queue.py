@@ -1,0 +1,102 @@
+"""The job queue over Celery: the jobs table is the record of truth, a task carries a job id.
+
+Enqueueing writes the rows exactly as the SQL queue does (core/queue/sql.py), then sends
+one task per job. A send that fails leaves the rows queued with the reason, and the
+outbox (core/queue/dispatch.py) sends them when the broker is back. Workers claim the job a
+task names (`claim_job`); progress, cancel and results go through the rows as before, so a
+cancel is a flag the worker reads every step, never a `revoke(terminate=True)` that would
+kill the process holding the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from celery import Celery
+
+from core.queue.celery_app import DRAW_POSTER, GPU_QUEUE, WRITE_BRIEF
+from core.queue.dispatch import Dispatcher
+from core.queue.sql import SqlJobQueue
+from storage import jobs as job_rows
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+# A Generate click waits at most this long for the broker before the jobs are left to the
+# outbox; kombu's retry inside one send is bounded the same way.
+FIRST_SEND_RETRY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5}
+# The outbox may wait longer: it runs in its own thread.
+OUTBOX_RETRY = {"max_retries": 3, "interval_start": 0.5, "interval_step": 1.0, "interval_max": 2.0}
+PING_CACHE_S = 10.0
+
+
+def redacted(url: str) -> str:
+    """The broker URL without its password, for messages and the UI."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        user = f"{parts.username}:***@" if parts.username else ":***@"
+        return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+class CeleryJobQueue(SqlJobQueue):
+    def __init__(self, db: Database, app: Celery, max_attempts: int = 3):
+        super().__init__(db, max_attempts=max_attempts)
+        self.app = app
+        self.broker_label = redacted(app.conf.broker_url)
+        self.unavailable_message = (
+            f"The queue ({self.broker_label}) is unavailable: this job is kept and will be sent "
+            "to the workers when it is back."
+        )
+        self.dispatcher = Dispatcher(db, lambda job_id: self._send(DRAW_POSTER, job_id, OUTBOX_RETRY),
+                                     self.unavailable_message)
+        self._ping: tuple[float, list[str], str | None] | None = None
+
+    def _send(self, task: str, job_id: int, retry_policy: dict) -> None:
+        self.app.send_task(task, args=[job_id], queue=GPU_QUEUE, retry=True, retry_policy=retry_policy)
+
+    def start_dispatcher(self) -> None:
+        """The app's process runs the outbox; a worker process needs none."""
+        self.dispatcher.start()
+
+    def notify(self, job_ids: list[int]) -> None:
+        """Send the jobs' tasks now; whatever cannot be sent waits in the outbox, with the
+        reason on its rows. Never raises: the rows are already safely queued."""
+        for index, job_id in enumerate(job_ids):
+            try:
+                self._send(DRAW_POSTER, job_id, FIRST_SEND_RETRY)
+            except Exception as error:
+                logger.warning("broker %s unavailable (%s): job(s) %s wait in the outbox",
+                               self.broker_label, error, job_ids[index:])
+                job_rows.mark_dispatch_failed(self.db, job_ids[index:], self.unavailable_message)
+                self.dispatcher.wake()
+                return
+            job_rows.mark_dispatched(self.db, [job_id])
+
+    def send_brief(self, brief_job_id: int) -> None:
+        """A brief is a task on the GPU queue too. Raises when the broker cannot be reached:
+        the brief page says so and the user can try again."""
+        self._send(WRITE_BRIEF, brief_job_id, FIRST_SEND_RETRY)
+
+    def workers_online(self, timeout: float = 0.5) -> tuple[list[str], str | None]:
+        """Node names of the workers that answer a ping (cached for PING_CACHE_S), and the
+        broker error if the ping could not be sent."""
+        now = time.monotonic()
+        if self._ping is not None and now - self._ping[0] < PING_CACHE_S:
+            return self._ping[1], self._ping[2]
+        try:
+            replies = self.app.control.ping(timeout=timeout) or []
+            names = sorted(name for reply in replies for name in reply)
+            error = None
+        except Exception as problem:
+            names, error = [], f"{type(problem).__name__}: {problem}"
+        self._ping = (now, names, error)
+        return names, error
+
+    def close(self) -> None:
+        self.dispatcher.stop()
