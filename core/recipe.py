@@ -130,6 +130,7 @@ class Provenance:
     sha256: str = ""
     brand_kit_name: str | None = None  # None when no kit was used, or it was deleted since
     strategy: str = ""  # how the worker actually ran the pipeline (memory strategy, compile, fast mode)
+    worker_id: str = ""  # the worker that drew it (host:pid:token; storage/workers.py has its name)
     timings: dict = field(default_factory=dict)
 
 

@@ -23,6 +23,7 @@ from core.brief.sections import compact_brief
 from core.recipe import CFG_RANGE, STEPS_RANGE
 from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from core.services import jobs
+from core.services.deployment import drawn_by
 from core.services.briefs import get_brief, list_briefs
 from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
@@ -262,7 +263,7 @@ def render_jobs() -> None:
         return
     st.subheader("Results")
     if others:
-        st.caption(f"{len(others)} other job(s) from other sessions are queued or running; jobs run one at a time.")
+        st.caption(f"{len(others)} other job(s) from other sessions are queued or running; each worker draws one job at a time, oldest first.")
     posters = {s.id: get_poster(studio.db, s.poster_id) for s in states if s.poster_id is not None}
     finished = all(s.status in FINISHED_STATUSES for s in states)
     if finished and len(posters) > 1:
@@ -274,12 +275,15 @@ def render_jobs() -> None:
 
         states = sorted(states, key=text_rank)
         st.caption("Ordered by text score, best first.")
+    workers = drawn_by(studio, [s.worker_id for s in states if s.worker_id])
     columns = st.columns(2 if len(states) > 1 else 1)
     for index, state in enumerate(states):
         with columns[index % len(columns)]:
             title = f"Variant {state.variant_index + 1} · seed {state.seed}"
             if state.status == JobStatus.QUEUED:
                 st.markdown(f"**{title}** — queued")
+                if state.dispatch_error:
+                    st.warning(plain(state.dispatch_error), icon=":material/cloud_off:")
                 st.progress(0.0, text="waiting for the worker")
             elif state.status == JobStatus.RUNNING:
                 st.markdown(f"**{title}** — running")
@@ -288,6 +292,8 @@ def render_jobs() -> None:
                     st.progress(0.0, text="loading Qwen-Image (first job after a start)…")
                 else:
                     st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
+                if state.worker_id in workers:
+                    st.caption(f"drawn by {plain(workers[state.worker_id])}")
             elif state.status == JobStatus.DONE:
                 poster = posters[state.id]
                 st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")

@@ -11,6 +11,7 @@ import math
 import streamlit as st
 
 from core.services.compose import MAX_VARIANTS
+from core.services.deployment import drawn_by
 from core.services.textcheck import backfill, check_overlay, recheck_poster
 from core.services.export import FORMATS, MAX_ZIP_POSTERS, SIZE_MODES, ExportOptions, export_file_name, export_poster, zip_posters
 from core.prompt.presets import PRESETS
@@ -333,6 +334,8 @@ def recipe_section(detail) -> None:
     if recipe.brand_kit_id is not None:
         rows["Brand kit"] = f"{provenance.brand_kit_name} (#{recipe.brand_kit_id})" if provenance.brand_kit_name else f"#{recipe.brand_kit_id} (deleted)"
     rows["Variant"] = f"{provenance.variant_index + 1} of set {provenance.variant_group}"
+    if provenance.worker_id:
+        rows["Drawn by"] = drawn_by(studio, [provenance.worker_id])[provenance.worker_id]
     rows["Text score"] = f"{detail.text_score:.0%}" if detail.text_score is not None else "—"
     for key, value in provenance.timings.items():
         rows[f"Time: {key}" if key != "strategy" else "Ran as"] = value

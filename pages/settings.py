@@ -13,6 +13,7 @@ from core.services.system import (
     setup_label,
     snapshot,
 )
+from core.services.deployment import deployment
 from pages.ui.shared import get_studio, require_app_shell
 
 require_app_shell()
@@ -106,3 +107,26 @@ if rows:
                "start adds the compile time above.")
 else:
     st.info("No measurement for this card with this setup. BENCHMARKS.md says how to run the benchmark on it.")
+
+st.subheader("Deployment")
+status = deployment(studio)
+st.write(f"Posters are drawn by **{status.mode}**. History: {status.database}.")
+if status.broker:
+    if status.broker_error:
+        st.warning(f"The broker {status.broker} did not answer ({status.broker_error}). Jobs are kept queued and "
+                   "sent when it is back.")
+    else:
+        st.caption(f"Broker: {status.broker}; workers answering a ping are marked below (checked every few seconds).")
+st.write(f"Queue: **{status.queued}** queued, **{status.running}** running.")
+if status.workers:
+    st.dataframe(
+        [
+            {"worker": w.name, "GPU": w.gpu or "—", "model": w.model_state,
+             "drawing job": w.current_job_id if w.current_job_id else "—",
+             "answers ping": {True: "yes", False: "no", None: "—"}[w.answers_ping]}
+            for w in status.workers
+        ],
+        hide_index=True, width="stretch",
+    )
+else:
+    st.info("No worker is online: queued jobs wait until one starts (README, 'Team deployment').")

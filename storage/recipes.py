@@ -66,5 +66,6 @@ def provenance_of(job: Job, poster: Poster | None = None, brand_kit_name: str | 
         sha256=poster.sha256 if poster is not None else "",
         brand_kit_name=brand_kit_name,
         strategy=str(timings.get("strategy", "")),  # the worker records what it actually ran
+        worker_id=job.worker_id or "",
         timings=timings,
     )

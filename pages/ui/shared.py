@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.settings import load_settings
 from core.services.studio import Studio
+from core.services.deployment import deployment
 from core.services.system import snapshot
 
 DEMO_BANNER = (
@@ -67,6 +68,24 @@ def sidebar_panel(studio: Studio) -> None:
         st.caption(f"`{studio.models.image_model_id}`")
         st.caption(f"Qwen2.5-VL{label}: **{'warm' if studio.settings.keep_vl_warm else 'loaded per brief'}**")
         st.caption(f"`{studio.models.vl_model_id}`")
+        deployment_panel(studio)
+
+
+def deployment_panel(studio: Studio) -> None:
+    """Which processes draw posters, the workers online and the queue (Settings has more)."""
+    status = deployment(studio)
+    st.subheader("Deployment")
+    st.caption(f"Posters are drawn by {status.mode}.")
+    if status.broker_error:
+        st.caption(f":orange[Queue unavailable: {status.broker_error}. Jobs are kept and sent when it is back.]")
+    st.caption(f"Queue: **{status.queued}** queued, **{status.running}** running")
+    if not status.workers:
+        st.caption(":orange[No worker online: queued jobs wait until one starts.]")
+    for worker in status.workers:
+        job = f", drawing job {worker.current_job_id}" if worker.current_job_id else ""
+        gpu = f" on {worker.gpu}" if worker.gpu else ""
+        silent = " (not answering a ping)" if worker.answers_ping is False else ""
+        st.caption(f"Worker `{worker.name}`{gpu}: {worker.model_state}{job}{silent}")
 
 
 def persistent_form(name: str, defaults: dict) -> None:
