@@ -10,7 +10,17 @@ import streamlit as st
 from core.brief.sections import SECTION_KEYS, SECTION_TITLES, compact_brief
 from core.brief.drafts import DraftError, prepare_draft
 from core.prompt.builder import LANGUAGES
-from core.services.briefs import STAGE_FREEING, get_brief, list_briefs, save_edits
+from core.services.briefs import (
+    STAGE_FREEING,
+    BriefJobState,
+    brief_failure_message,
+    brief_job_state,
+    get_brief,
+    list_briefs,
+    request_brief,
+    save_edits,
+)
+from core.states import JobStatus
 from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
 
@@ -67,6 +77,94 @@ def show_brief(brief_id: int) -> None:
         st.json({"model": record.model_id, "timings": record.timings, "memory": record.memory})
 
 
+def freed_line(memory: dict) -> str:
+    freed = memory.get("freed", {})
+    freed_text = ", ".join(f"{k.replace('_gib', '')} {v:+.2f} GiB" for k, v in freed.items())
+    return f"{STAGE_FREEING}: freed {freed_text or 'n/a'}"
+
+
+def write_brief_here(image, original_name: str) -> None:
+    """This process has the GPU (or is the demo): run the brief now and show its stages."""
+    with st.status("Writing the brief…", expanded=True) as status:
+        try:
+            record = studio.write_brief(
+                image,
+                original_name,
+                st.session_state.brief_form_language,
+                st.session_state.brief_form_notes,
+                on_stage=lambda stage: st.write(f"{stage}…"),
+            )
+        except Exception as error:
+            logger.exception("brief failed")
+            status.update(label="The brief failed", state="error")
+            st.error(plain(brief_failure_message(error, studio.models.demo)))
+        else:
+            st.write(freed_line(record.memory) if not studio.vl_holder else "Model kept warm.")
+            status.update(label=f"Brief #{record.id} written in {record.timings.get('total_s', 0):.1f} s", state="complete")
+            st.session_state.brief_current_id = record.id
+
+
+def queue_brief(image, original_name: str) -> None:
+    """The GPU is on the workers: write the brief job; the panel below follows its row."""
+    try:
+        st.session_state.brief_job_id = request_brief(
+            studio, image, original_name, st.session_state.brief_form_language, st.session_state.brief_form_notes
+        )
+    except Exception:
+        logger.exception("brief job could not be queued")
+        st.error("The brief could not be queued (database error). Nothing was stored; see the server log and try again.")
+
+
+def brief_job_panel(brief_job_id: int) -> None:
+    state = brief_job_state(studio.db, brief_job_id)
+    if state is None:
+        st.error(f"Brief job {brief_job_id} does not exist.")
+        return
+    if state.status.active:
+        follow_brief_job(brief_job_id)
+    else:
+        show_finished_brief_job(state)
+
+
+@st.fragment(run_every=1.0)
+def follow_brief_job(brief_job_id: int) -> None:
+    """Redrawn every second from the job's row while a worker has it, or none has yet."""
+    state = brief_job_state(studio.db, brief_job_id)
+    if state is None or not state.status.active:
+        st.rerun()  # the whole page: the finished job and its brief beside it
+    if state.status == JobStatus.QUEUED:
+        with st.status("Waiting for a GPU worker…", expanded=True):
+            st.write("Queued: waiting for a GPU worker. The brief starts as soon as one is free.")
+            if state.dispatch_error:
+                st.warning(f"{plain(state.dispatch_error)} The brief is kept and sent again when the queue is back.")
+        return
+    with st.status("Writing the brief on a GPU worker…", expanded=True):
+        if state.attempts > 1:
+            st.caption(f"Attempt {state.attempts}: the worker that had this brief before stopped.")
+        for stage in state.stages:
+            st.write(f"{stage}…")
+
+
+def show_finished_brief_job(state: BriefJobState) -> None:
+    if state.status == JobStatus.DONE:
+        if st.session_state.get("brief_job_opened") != state.id:
+            # Open the new brief once; a saved brief opened after it stays open.
+            st.session_state.brief_job_opened = state.id
+            st.session_state.brief_current_id = state.brief_id
+        record = get_brief(studio.db, state.brief_id)
+        seconds = record.timings.get("total_s", 0) if record else 0
+        with st.status(f"Brief #{state.brief_id} written in {seconds:.1f} s", state="complete"):
+            for stage in state.stages:
+                st.write(f"{stage}…")
+            if record is not None:
+                st.write(freed_line(record.memory) if STAGE_FREEING in state.stages else "Model kept warm.")
+    elif state.status == JobStatus.FAILED:
+        with st.status("The brief failed", state="error", expanded=True):
+            st.error(plain(state.error or "The worker gave no reason; see its log."))
+    else:
+        st.info("This brief was cancelled. Write it again to get one.")
+
+
 st.title("Brief")
 st.write(
     "Upload a rough draft. Qwen2.5-VL reads it and writes a design brief in seven sections: "
@@ -92,28 +190,12 @@ with left:
             st.image(prepared.image, caption=f"{plain(upload.name)} · {width}×{height} {prepared.original_format}")
 
     if st.button("Write the brief", type="primary", disabled=prepared is None, key="btn_write_brief"):
-        with st.status("Writing the brief…", expanded=True) as status:
-            try:
-                record = studio.write_brief(
-                    prepared.image,
-                    upload.name,
-                    st.session_state.brief_form_language,
-                    st.session_state.brief_form_notes,
-                    on_stage=lambda stage: st.write(f"{stage}…"),
-                )
-            except Exception as error:
-                logger.exception("brief failed")
-                status.update(label="The brief failed", state="error")
-                st.error(
-                    f"The brief model could not run ({type(error).__name__}: {plain(error)}). Nothing was stored. "
-                    "Check STUDIO_VL_MODEL (a hub id with network access, or a local folder) or set STUDIO_DEMO=1."
-                )
-            else:
-                freed = record.memory.get("freed", {})
-                freed_text = ", ".join(f"{k.replace('_gib', '')} {v:+.2f} GiB" for k, v in freed.items())
-                st.write(f"{STAGE_FREEING}: freed {freed_text or 'n/a'}" if not studio.vl_holder else "Model kept warm.")
-                status.update(label=f"Brief #{record.id} written in {record.timings.get('total_s', 0):.1f} s", state="complete")
-                st.session_state.brief_current_id = record.id
+        if studio.briefs_on_workers:
+            queue_brief(prepared.image, upload.name)
+        else:
+            write_brief_here(prepared.image, upload.name)
+    if studio.briefs_on_workers and st.session_state.get("brief_job_id"):
+        brief_job_panel(st.session_state.brief_job_id)
 
 with right:
     current = st.query_params.get("brief") or st.session_state.get("brief_current_id")

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.files import ImageStore
+from storage.files import ImageStore, StoredImage
 from storage.models import Brief, Draft
 
 
@@ -76,20 +77,25 @@ def save_draft(db: Database, store: ImageStore, image: Image.Image, original_nam
     """Store a prepared draft once per content hash: the same draft twice is one row."""
     stored = store.put_png(image, kind="drafts")
     with db.session() as session:
-        existing = session.scalars(select(Draft).where(Draft.sha256 == stored.sha256)).first()
-        if existing is not None:
-            return _draft_record(existing)
-        draft = Draft(
-            sha256=stored.sha256,
-            path=stored.path,
-            thumb_path=stored.thumb_path,
-            width=stored.width,
-            height=stored.height,
-            original_name=original_name[:255],
-        )
-        session.add(draft)
-        session.flush()
-        return _draft_record(draft)
+        return _draft_record(find_or_add_draft(session, stored, original_name))
+
+
+def find_or_add_draft(session: Session, stored: StoredImage, original_name: str) -> Draft:
+    """The draft row for a stored draft file, added in the caller's transaction when new."""
+    existing = session.scalars(select(Draft).where(Draft.sha256 == stored.sha256)).first()
+    if existing is not None:
+        return existing
+    draft = Draft(
+        sha256=stored.sha256,
+        path=stored.path,
+        thumb_path=stored.thumb_path,
+        width=stored.width,
+        height=stored.height,
+        original_name=original_name[:255],
+    )
+    session.add(draft)
+    session.flush()
+    return draft
 
 
 def save_brief(
@@ -107,10 +113,8 @@ def save_brief(
     edited_sections: dict | None = None,
 ) -> BriefRecord:
     with db.session() as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            raise ValueError(f"Draft {draft_id} does not exist.")
-        brief = Brief(
+        return add_brief(
+            session,
             draft_id=draft_id,
             model_id=model_id,
             language=language,
@@ -118,14 +122,48 @@ def save_brief(
             raw_text=raw_text,
             sections=sections,
             missing=missing,
-            edited_sections=edited_sections,
             truncated=truncated,
             timings=timings,
             memory=memory,
+            edited_sections=edited_sections,
         )
-        session.add(brief)
-        session.flush()
-        return _brief_record(brief, draft)
+
+
+def add_brief(
+    session: Session,
+    draft_id: int,
+    model_id: str,
+    language: str,
+    notes: str,
+    raw_text: str,
+    sections: dict,
+    missing: list,
+    truncated: bool,
+    timings: dict,
+    memory: dict,
+    edited_sections: dict | None = None,
+) -> BriefRecord:
+    """The brief row, in the caller's transaction: one way to write a brief, whether the app
+    wrote it (save_brief) or a worker did (storage/brief_jobs.py, complete_brief_job)."""
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise ValueError(f"Draft {draft_id} does not exist.")
+    brief = Brief(
+        draft_id=draft_id,
+        model_id=model_id,
+        language=language,
+        notes=notes,
+        raw_text=raw_text,
+        sections=sections,
+        missing=missing,
+        edited_sections=edited_sections,
+        truncated=truncated,
+        timings=timings,
+        memory=memory,
+    )
+    session.add(brief)
+    session.flush()
+    return _brief_record(brief, draft)
 
 
 def update_brief_sections(db: Database, brief_id: int, edited_sections: dict) -> BriefRecord:

@@ -59,6 +59,42 @@ class Brief(Base):
     draft: Mapped[Draft] = relationship(back_populates="briefs")
 
 
+class BriefJob(Base):
+    """A brief waiting for, or written by, a GPU worker (queue mode: the app may have no GPU).
+
+    The row is the record of truth, as `jobs` is for posters: the task carries only its id,
+    the worker writes each stage here as it happens, and the finished brief is linked by
+    `brief_id` in the same transaction that writes it (storage/brief_jobs.py)."""
+
+    __tablename__ = "brief_jobs"
+    __table_args__ = (Index("ix_brief_jobs_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    max_new_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: the studio's default
+
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)  # a JobStatus value
+    stage: Mapped[str] = mapped_column(Text, default="", server_default="")  # the stage running now
+    stages: Mapped[list] = mapped_column(JSON, default=list)  # every stage of this attempt, in order
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    brief_id: Mapped[int | None] = mapped_column(ForeignKey("briefs.id"), nullable=True)
+    worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # As on jobs: when the broker accepted the task (NULL: not yet sent), and why a send failed.
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dispatch_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    draft: Mapped[Draft] = relationship()
+    brief: Mapped[Brief | None] = relationship()
+
+
 class BrandKit(Base):
     __tablename__ = "brand_kits"
 

@@ -108,3 +108,77 @@ def test_brief_edit_save_use_in_compose_generate_gallery(app_studio):
     assert not at.exception, at.exception
     assert any(f"Brief #{brief_id} used" in e.label for e in at.expander)
     assert any("Two-column grid, 64 px margins" in t.value for t in at.text)  # as typed: st.text
+
+
+def test_brief_on_a_gpu_worker_shows_its_stages_then_the_brief(app_studio, monkeypatch):
+    """Queue mode: the page queues the brief, follows the row while a worker (a thread here,
+    as a Celery worker would) runs it, and ends showing the seven sections to edit."""
+    import threading
+
+    from core.brief import runtime as brief_module
+    from core.brief.sections import SECTION_KEYS
+    from core.services.briefs import run_brief_job
+    from tests.test_brief_jobs import WORKER, wait_for_brief_job
+
+    # The worker waits at the model load until the test has seen the page show that stage.
+    loading_seen = threading.Event()
+    real_load_vl = brief_module.load_vl
+
+    def load_vl_after_the_page_looked(path, device, **options):
+        assert loading_seen.wait(timeout=120), "the test never let the load go on"
+        return real_load_vl(path, device, **options)
+
+    monkeypatch.setattr(brief_module, "load_vl", load_vl_after_the_page_looked)
+    app_studio.briefs_on_workers = True
+
+    at = brief_page()
+    at.file_uploader(key="draft_upload").set_value(("draft.png", png(), "image/png")).run()
+    at.text_area(key="brief_form_notes").set_value("make the *price* more prominent").run()
+    at.button(key="btn_write_brief").click().run()
+    assert not at.exception, at.exception
+    brief_job_id = at.session_state["brief_job_id"]
+    assert any("Queued: waiting for a GPU worker" in m.value for m in at.markdown)
+    assert count_rows(app_studio) == (1, 0)  # the draft is stored; no brief yet
+
+    worker = threading.Thread(target=run_brief_job, args=(app_studio, brief_job_id, WORKER), daemon=True)
+    worker.start()
+    try:
+        wait_for_brief_job(app_studio.db, brief_job_id, lambda state: state.stage.startswith("Loading"))
+        at.run()
+        assert not at.exception, at.exception
+        assert any(s.label == "Writing the brief on a GPU worker…" for s in at.status), [s.label for s in at.status]
+        assert any(m.value == "Loading the model (4-bit)…" for m in at.markdown), [m.value for m in at.markdown]
+    finally:
+        loading_seen.set()
+        worker.join(timeout=180)
+    state = wait_for_brief_job(app_studio.db, brief_job_id, lambda state: state.status.finished)
+    assert state.status == "done", state.error
+
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.label.startswith(f"Brief #{state.brief_id} written in") for s in at.status), [s.label for s in at.status]
+    assert at.subheader[0].value == f"Brief #{state.brief_id}"
+    for key in SECTION_KEYS:
+        assert at.text_area(key=f"brief_edit_{state.brief_id}_{key}") is not None
+    with app_studio.db.session() as s:
+        assert s.get(Brief, state.brief_id).notes == "make the *price* more prominent"
+
+
+def test_a_brief_that_fails_on_the_worker_shows_its_message(app_studio, tmp_path):
+    import dataclasses
+
+    from core.services.briefs import run_brief_job
+    from tests.test_brief_jobs import WORKER
+
+    app_studio.briefs_on_workers = True
+    app_studio.models = dataclasses.replace(app_studio.models, vl_model=str(tmp_path / "no-such-vl-model"))
+    at = brief_page()
+    at.file_uploader(key="draft_upload").set_value(("draft.png", png(), "image/png")).run()
+    at.button(key="btn_write_brief").click().run()
+
+    run_brief_job(app_studio, at.session_state["brief_job_id"], WORKER)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.label == "The brief failed" for s in at.status)
+    assert any("The brief model could not run" in e.value and "Nothing was stored" in e.value for e in at.error)
+    assert count_rows(app_studio)[1] == 0

@@ -19,6 +19,7 @@ from celery import Celery
 from core.queue.celery_app import DRAW_POSTER, GPU_QUEUE, WRITE_BRIEF
 from core.queue.dispatch import Dispatcher
 from core.queue.sql import SqlJobQueue
+from storage import brief_jobs as brief_rows
 from storage import jobs as job_rows
 from storage.db import Database
 
@@ -53,8 +54,12 @@ class CeleryJobQueue(SqlJobQueue):
             f"The queue ({self.broker_label}) is unavailable: this job is kept and will be sent "
             "to the workers when it is back."
         )
-        self.dispatcher = Dispatcher(db, lambda job_id: self._send(DRAW_POSTER, job_id, OUTBOX_RETRY),
-                                     self.unavailable_message)
+        self.dispatcher = Dispatcher(
+            db,
+            lambda job_id: self._send(DRAW_POSTER, job_id, OUTBOX_RETRY),
+            self.unavailable_message,
+            send_brief=lambda brief_job_id: self._send(WRITE_BRIEF, brief_job_id, OUTBOX_RETRY),
+        )
         self._ping: tuple[float, list[str], str | None] | None = None
 
     def _send(self, task: str, job_id: int, retry_policy: dict) -> None:
@@ -79,9 +84,14 @@ class CeleryJobQueue(SqlJobQueue):
             job_rows.mark_dispatched(self.db, [job_id])
 
     def send_brief(self, brief_job_id: int) -> None:
-        """A brief is a task on the GPU queue too. Raises when the broker cannot be reached:
-        the brief page says so and the user can try again."""
-        self._send(WRITE_BRIEF, brief_job_id, FIRST_SEND_RETRY)
+        """A brief is a task on the GPU queue too. Raises when the broker cannot be reached
+        (the brief page then shows why); the outbox sends it when the broker is back."""
+        try:
+            self._send(WRITE_BRIEF, brief_job_id, FIRST_SEND_RETRY)
+        except Exception:
+            self.dispatcher.wake()
+            raise
+        brief_rows.mark_brief_dispatched(self.db, brief_job_id)
 
     def workers_online(self, timeout: float = 0.5) -> tuple[list[str], str | None]:
         """Node names of the workers that answer a ping (cached for PING_CACHE_S), and the

@@ -2,7 +2,7 @@
 
 Compose writes the job rows first and then sends one task per job. If the broker cannot be
 reached the rows stay `queued`, with `dispatch_error` saying so (the Compose tile shows it),
-and this thread sends them later. It leans on the engine's own retry: each send is Celery's
+and this thread sends them later (brief jobs too, storage/brief_jobs.py). It leans on the engine's own retry: each send is Celery's
 `send_task` with kombu's retry policy, and a failed round is simply tried again after
 `interval_s`. It also sends again the task of a job that waits too long (a broker that lost
 its messages) or runs with a stale heartbeat (a worker died and its task did not come
@@ -16,6 +16,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from storage import brief_jobs as brief_rows
 from storage import jobs as job_rows
 from storage.db import Database
 
@@ -31,12 +32,14 @@ class Dispatcher:
         db: Database,
         send: SendTask,
         unavailable_message: str,
+        send_brief: SendTask | None = None,
         interval_s: float = 3.0,
         resend_after: timedelta = timedelta(hours=2),
         stale_after: timedelta = timedelta(minutes=10),
     ):
         self.db = db
         self.send = send
+        self.send_brief = send_brief
         self.unavailable_message = unavailable_message
         self.interval_s = interval_s
         self.resend_after = resend_after
@@ -87,6 +90,16 @@ class Dispatcher:
                 return sent
             job_rows.mark_dispatched(self.db, [job_id])
             sent += 1
+        if self.send_brief is not None:
+            for brief_job_id in brief_rows.undispatched_brief_job_ids(self.db):
+                try:
+                    self.send_brief(brief_job_id)
+                except Exception as error:
+                    self.last_error = f"{type(error).__name__}: {error}"
+                    brief_rows.mark_brief_dispatch_failed(self.db, brief_job_id, self.unavailable_message)
+                    return sent
+                brief_rows.mark_brief_dispatched(self.db, brief_job_id)
+                sent += 1
         if sent:
             logger.info("sent %d job(s) to the broker", sent)
         self.last_error = None

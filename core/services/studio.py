@@ -23,6 +23,7 @@ from core.brief.runtime import (
     STAGE_WAITING_FOR_COMPILE,
     WARM_UP_DRAFT_SIZE,
     WARM_UP_TOKENS,
+    BriefResult,
     VLHolder,
     brief_generation,
     brief_loader,
@@ -111,6 +112,19 @@ def resolve_models(settings: Settings) -> ModelLocations:
         vl_model_id=settings.vl_model,
         demo=False,
     )
+
+
+def brief_fields(result: BriefResult) -> dict:
+    """What a brief row stores of a run, beside its draft, language and notes."""
+    return {
+        "model_id": result.model_id,
+        "raw_text": result.raw_text,
+        "sections": result.parsed.sections,
+        "missing": result.parsed.missing,
+        "truncated": result.truncated,
+        "timings": {**result.timings, "new_tokens": result.new_tokens, "prompt_tokens": result.prompt_tokens},
+        "memory": result.memory,
+    }
 
 
 class Studio:
@@ -262,7 +276,22 @@ class Studio:
         max_new_tokens: int | None = None,
     ) -> BriefRecord:
         """Run the VL brief on a prepared draft, then store the draft and the brief. Nothing
-        is stored when the run fails."""
+        is stored when the run fails. (On a worker, core/services/briefs.py `run_brief_job`
+        runs the same `run_vl_brief` and stores the same fields on its job.)"""
+        result = self.run_vl_brief(draft_image, language, notes, on_stage=on_stage, max_new_tokens=max_new_tokens)
+        draft = save_draft(self.db, self.store, draft_image, original_name)
+        return save_brief(self.db, draft_id=draft.id, language=language, notes=notes, **brief_fields(result))
+
+    def run_vl_brief(
+        self,
+        draft_image: Image.Image,
+        language: str,
+        notes: str,
+        on_stage=None,
+        max_new_tokens: int | None = None,
+    ) -> BriefResult:
+        """The brief model's call alone, stored nowhere: the one code path of a brief,
+        whether the app writes it (write_brief) or a GPU worker does."""
         if max_new_tokens is None:
             max_new_tokens = DEMO_MAX_NEW_TOKENS if self.models.demo else DEFAULT_MAX_NEW_TOKENS
         if self.brief_warm_up == "compiling" and on_stage is not None:
@@ -285,21 +314,7 @@ class Studio:
                 loading_label=loading_stage(mode),
             )
             result.timings["brief_mode"] = mode
-        draft = save_draft(self.db, self.store, draft_image, original_name)
-        timings = {**result.timings, "new_tokens": result.new_tokens, "prompt_tokens": result.prompt_tokens}
-        return save_brief(
-            self.db,
-            draft_id=draft.id,
-            model_id=result.model_id,
-            language=language,
-            notes=notes,
-            raw_text=result.raw_text,
-            sections=result.parsed.sections,
-            missing=result.parsed.missing,
-            truncated=result.truncated,
-            timings=timings,
-            memory=result.memory,
-        )
+        return result
 
     def close(self) -> None:
         self.runner.stop()
