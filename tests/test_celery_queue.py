@@ -8,13 +8,15 @@ import signal
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from core.queue.celery_app import DRAW_POSTER, make_celery_app
 from core.queue.liveness import new_worker_id
 from core.services.studio import Studio
 from core.settings import load_settings
-from core.states import JobStatus
+from core.services.briefs import brief_job_state, request_brief
+from core.states import FINISHED_STATUSES, JobStatus
 from storage import jobs as job_rows
 from storage.db import open_database
 from storage.models import Job, Poster, utcnow
@@ -121,6 +123,19 @@ def test_two_workers_draw_eight_jobs_each_once_and_a_redelivered_task_draws_noth
                                for w in wait_for_ready_workers(studio.db, 2)), 60, "the workers to go idle")
         with studio.db.reader() as session:
             assert session.scalar(select(func.count()).select_from(Poster)) == 9
+
+        # Briefs are tasks on the same GPU queue; the app here never loads the VL model.
+        draft = Image.new("RGB", (320, 240), "#2a6f97")
+        brief_jobs = [request_brief(studio, draft, f"draft-{i}.png", "en", "", max_new_tokens=8) for i in range(2)]
+        briefs = wait_until(
+            lambda: (lambda states: states if all(s.status in FINISHED_STATUSES for s in states) else None)(
+                [brief_job_state(studio.db, b) for b in brief_jobs]
+            ),
+            240, "the two briefs",
+        )
+        assert [b.status for b in briefs] == [JobStatus.DONE] * 2, [b.error for b in briefs]
+        assert len({b.brief_id for b in briefs}) == 2
+        assert all("Loading" in " ".join(b.stages) for b in briefs), [b.stages for b in briefs]
     except Exception:
         print("\n".join(w.log_tail() for w in workers))
         raise
