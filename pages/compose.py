@@ -297,6 +297,8 @@ def render_jobs() -> None:
             elif state.status == JobStatus.DONE:
                 poster = posters[state.id]
                 st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
+                if state.worker_id in workers:
+                    st.caption(f"drawn by {plain(workers[state.worker_id])}")
                 render_text_check(poster.text_check, checking=studio.settings.text_check)
                 st.page_link("pages/gallery.py", label="Open in gallery", query_params={"poster": str(state.poster_id)})
             elif state.status == JobStatus.CANCELLED:

@@ -28,7 +28,9 @@ from tests.celery_helpers import (
     wait_for_ready_workers,
     wait_until,
 )
+from pages.ui.shared import get_studio
 from tests.helpers import small_recipe, wait_for_jobs
+from tests.test_app_pages import fill_compose, new_app
 
 
 def always_alive(_worker_id):
@@ -174,31 +176,45 @@ def test_a_worker_killed_mid_job_gets_its_task_back_and_the_job_finishes_once(ce
         studio.close()
 
 
-def test_with_redis_down_jobs_stay_queued_and_say_why_then_run_when_it_is_back(studio_env, tmp_path, monkeypatch):
-    redis = OwnRedis(tmp_path / "redis")
+def test_with_redis_down_a_generate_stays_queued_and_says_why_then_runs_when_it_is_back(studio_env, tmp_path, monkeypatch):
+    import streamlit as st
+
+    redis = OwnRedis(tmp_path / "redis")  # ours to stop: the machine's Redis stays up
     redis.start()
     env = {**studio_env, "STUDIO_QUEUE": "celery", "STUDIO_BROKER_URL": redis.url, "STUDIO_TEXT_CHECK": "0"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    studio = Studio(load_settings(env))
-    studio.queue.dispatcher.interval_s = 0.5
+    st.cache_resource.clear()
     (worker,) = start_workers(env, tmp_path, ["gpu0"])
+    at = new_app()  # the app's Studio, built from the environment above
+    studio = get_studio()
+    studio.queue.dispatcher.interval_s = 0.5
     try:
         wait_for_ready_workers(studio.db, 1)
         redis.stop()
-        queued = studio.queue.enqueue(small_recipe(steps=2, seed=9), [9, 10])  # the Generate click
-        states = job_rows.job_states(studio.db, queued.job_ids)
+        at.switch_page("pages/compose.py").run()
+        fill_compose(at, compose_seed="9")
+        at.number_input(key="compose_variants").set_value(2).run()
+        at.button(key="btn_generate").click().run()
+        assert not at.exception, at.exception
+        job_ids = at.session_state["compose_batch"]
+        states = job_rows.job_states(studio.db, job_ids)
         assert [s.status for s in states] == [JobStatus.QUEUED] * 2
-        assert all("unavailable" in s.dispatch_error and "will be sent" in s.dispatch_error for s in states)
+        shown = " ".join(w.value for w in at.warning)
+        assert "is unavailable: this job is kept and will be sent to the workers when it is back" in shown
 
         redis.start()  # same port: the outbox and the worker reconnect
-        states = wait_for_jobs(studio.db, queued.job_ids, timeout=300)
+        states = wait_for_jobs(studio.db, job_ids, timeout=300)
         assert [s.status for s in states] == [JobStatus.DONE] * 2, [s.error for s in states]
         assert all(s.dispatch_error is None for s in states)
+        at.run()
+        assert "unavailable" not in " ".join(w.value for w in at.warning)
+        assert any(c.value.startswith("drawn by gpu0") for c in at.caption), [c.value for c in at.caption]
     except Exception:
         print(worker.log_tail())
         raise
     finally:
         worker.stop()
         studio.close()
+        st.cache_resource.clear()
         redis.stop()

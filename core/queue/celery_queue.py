@@ -11,6 +11,7 @@ kill the process holding the model.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,6 +62,8 @@ class CeleryJobQueue(SqlJobQueue):
             send_brief=lambda brief_job_id: self._send(WRITE_BRIEF, brief_job_id, OUTBOX_RETRY),
         )
         self._ping: tuple[float, list[str], str | None] | None = None
+        self._ping_lock = threading.Lock()
+        self._pinging = False
 
     def _send(self, task: str, job_id: int, retry_policy: dict) -> None:
         self.app.send_task(task, args=[job_id], queue=GPU_QUEUE, retry=True, retry_policy=retry_policy)
@@ -94,19 +97,28 @@ class CeleryJobQueue(SqlJobQueue):
         brief_rows.mark_brief_dispatched(self.db, brief_job_id)
 
     def workers_online(self, timeout: float = 0.5) -> tuple[list[str], str | None]:
-        """Node names of the workers that answer a ping (cached for PING_CACHE_S), and the
-        broker error if the ping could not be sent."""
-        now = time.monotonic()
-        if self._ping is not None and now - self._ping[0] < PING_CACHE_S:
+        """Node names of the workers that answered the last ping, and the broker error if it
+        could not be sent. A page never waits for the broker: the ping runs in a thread of its
+        own at most every PING_CACHE_S, and this returns what it last found (nothing, before
+        the first answer)."""
+        with self._ping_lock:
+            stale = self._ping is None or time.monotonic() - self._ping[0] >= PING_CACHE_S
+            if stale and not self._pinging:
+                self._pinging = True
+                threading.Thread(target=self._refresh_ping, args=(timeout,), name="celery-ping", daemon=True).start()
+            if self._ping is None:
+                return [], None
             return self._ping[1], self._ping[2]
+
+    def _refresh_ping(self, timeout: float) -> None:
         try:
             replies = self.app.control.ping(timeout=timeout) or []
-            names = sorted(name for reply in replies for name in reply)
-            error = None
+            names, error = sorted(name for reply in replies for name in reply), None
         except Exception as problem:
             names, error = [], f"{type(problem).__name__}: {problem}"
-        self._ping = (now, names, error)
-        return names, error
+        with self._ping_lock:
+            self._ping = (time.monotonic(), names, error)
+            self._pinging = False
 
     def close(self) -> None:
         self.dispatcher.stop()
