@@ -226,9 +226,12 @@ class JobRunner:
             return
 
         cancel_requested = False
+        first_step_s: float | None = None  # from the claim: what a queue adds shows up here
 
         def on_step(step: int, total: int) -> None:
-            nonlocal cancel_requested
+            nonlocal cancel_requested, first_step_s
+            if first_step_s is None:
+                first_step_s = time.perf_counter() - started
             cancel_requested = self.queue.record_progress(claimed.id, step, total)
 
         request = generation_request(claimed.recipe)
@@ -245,6 +248,7 @@ class JobRunner:
                 "step_mean_s": round(sum(result.step_seconds) / max(len(result.step_seconds), 1), 4),
                 # How the pipeline actually ran (memory strategy, compile, fast mode).
                 "strategy": setup_of(pipe).label,
+                "first_step_s": round(first_step_s or 0.0, 3),
                 **{key: round(value, 3) for key, value in result.timings.items()},
             }
             stored = self.store.put_png(image)
