@@ -117,6 +117,8 @@ if status.broker:
                    "sent when it is back.")
     else:
         st.caption(f"Broker: {status.broker}; workers answering a ping are marked below (checked every few seconds).")
+for warning in studio.start_warnings:
+    st.caption(f"At start: {warning}")
 st.write(f"Queue: **{status.queued}** queued, **{status.running}** running.")
 if status.workers:
     st.dataframe(

@@ -32,6 +32,8 @@ FIRST_SEND_RETRY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.
 # The outbox may wait longer: it runs in its own thread.
 OUTBOX_RETRY = {"max_retries": 3, "interval_start": 0.5, "interval_step": 1.0, "interval_max": 2.0}
 PING_CACHE_S = 10.0
+# After a failed ping, ask again sooner: the sidebar should see the broker come back.
+PING_RETRY_S = 2.0
 
 
 def redacted(url: str) -> str:
@@ -99,16 +101,30 @@ class CeleryJobQueue(SqlJobQueue):
     def workers_online(self, timeout: float = 0.5) -> tuple[list[str], str | None]:
         """Node names of the workers that answered the last ping, and the broker error if it
         could not be sent. A page never waits for the broker: the ping runs in a thread of its
-        own at most every PING_CACHE_S, and this returns what it last found (nothing, before
+        own at most every PING_CACHE_S (PING_RETRY_S after a failure), and this returns what it last found (nothing, before
         the first answer)."""
         with self._ping_lock:
-            stale = self._ping is None or time.monotonic() - self._ping[0] >= PING_CACHE_S
+            max_age = PING_RETRY_S if self._ping is not None and self._ping[2] else PING_CACHE_S
+            stale = self._ping is None or time.monotonic() - self._ping[0] >= max_age
             if stale and not self._pinging:
                 self._pinging = True
                 threading.Thread(target=self._refresh_ping, args=(timeout,), name="celery-ping", daemon=True).start()
             if self._ping is None:
                 return [], None
             return self._ping[1], self._ping[2]
+
+    def check_broker(self, timeout: float = 2.0) -> str | None:
+        """At start: None when the broker answers, else what to do about it. The app starts
+        either way; jobs wait in the outbox until the broker is back."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, timeout=timeout)
+        except Exception as error:
+            return (
+                f"The broker {self.broker_label} is unreachable ({type(error).__name__}: {error}). Check "
+                "STUDIO_BROKER_URL and that Redis runs; jobs are kept and sent to the workers when it is back."
+            )
+        return None
 
     def _refresh_ping(self, timeout: float) -> None:
         try:

@@ -80,10 +80,34 @@ def _shut_down(**_kwargs) -> None:
         _studio.close()
 
 
+def _fail_without_studio(job_id: int) -> None:
+    """The worker could not start (a bad setting, a database or bucket it cannot reach):
+    say so on the job, where the user looks, if the database can be reached at all."""
+    message = (
+        f"The worker {_node_name or 'that took this job'} could not start "
+        f"({type(_load_error).__name__}: {_load_error}). Fix its settings (see its log), then retry the job."
+    )
+    try:
+        from storage import jobs as job_rows
+        from storage.db import Database
+
+        db = Database(settings.database_url)
+        try:
+            job_rows.fail(db, job_id, message[:2000])
+        finally:
+            db.dispose()
+    except Exception:
+        logger.exception("could not record the start failure on job %s", job_id)
+
+
 @app.task(name=DRAW_POSTER, ignore_result=True)
 def draw_poster(job_id: int) -> bool:
     """Draw one job's poster; a redelivered task for a finished or live job does nothing."""
-    studio = _wait_for_studio()
+    _ready.wait()
+    if _studio is None:
+        _fail_without_studio(int(job_id))
+        return False
+    studio = _studio
     _reporter.report_now()
     try:
         return studio.runner.run_job(int(job_id))

@@ -176,8 +176,14 @@ class Studio:
         self.brief_lock = threading.Lock()
         self.vl_holder = VLHolder() if settings.keep_vl_warm else None
         self.brief_warm_up: str | None = None  # what the Settings page says about it
+        # Problems found at start that the app survives; the sidebar shows them.
+        self.start_warnings: list[str] = []
         if start_worker is None and settings.queue == "celery":
             self.runner.model_state = "in the Celery workers"  # what the app's sidebar says
+            problem = self.queue.check_broker()
+            if problem:
+                logger.warning(problem)
+                self.start_warnings.append(problem)
             self.queue.start_dispatcher()
         elif start_worker is None and settings.worker == "external":
             self.runner.model_state = "in the worker process"  # what the app's sidebar says

@@ -77,7 +77,12 @@ def deployment_panel(studio: Studio) -> None:
     st.subheader("Deployment")
     st.caption(f"Posters are drawn by {status.mode}.")
     if status.broker_error:
-        st.caption(f":orange[Queue unavailable: {status.broker_error}. Jobs are kept and sent when it is back.]")
+        st.warning(
+            f"The queue is unavailable ({status.broker_error}). Jobs are kept and sent when it is back; "
+            "check STUDIO_BROKER_URL and that Redis runs.",
+            icon=":material/cloud_off:",
+        )
+
     st.caption(f"Queue: **{status.queued}** queued, **{status.running}** running")
     if not status.workers:
         st.caption(":orange[No worker online: queued jobs wait until one starts.]")
