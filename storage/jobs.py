@@ -77,12 +77,18 @@ def enqueue(
 
 def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
     """Take the oldest queued job. The conditional UPDATE makes the claim atomic across
-    threads and processes: whoever flips queued->running first owns the job."""
+    threads and processes: whoever flips queued->running first owns the job.
+
+    On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE), so claims
+    already run one at a time. On PostgreSQL the read also locks the row it picks and skips
+    rows other workers have locked, so N workers take N different jobs at once instead of all
+    queueing on the oldest row's lock."""
+    oldest_queued = select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id).limit(1)
+    if db.engine.dialect.name == "postgresql":
+        oldest_queued = oldest_queued.with_for_update(skip_locked=True)
     while True:
         with db.session() as session:
-            job = session.scalars(
-                select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id).limit(1)
-            ).first()
+            job = session.scalars(oldest_queued).first()
             if job is None:
                 return None
             now = utcnow()

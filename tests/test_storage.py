@@ -15,8 +15,8 @@ from tests.helpers import small_recipe
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(f"sqlite:///{tmp_path / 'studio.db'}")
+def db(database_url):
+    database = open_database(database_url)  # each test runs on SQLite and on PostgreSQL
     yield database
     database.dispose()
 
