@@ -14,7 +14,7 @@ from typing import Callable
 from sqlalchemy import select, update
 
 from core.recipe import Recipe
-from storage.db import Database
+from storage.db import Database, retry_on_disconnect
 from storage.files import StoredImage
 from core.states import ACTIVE_STATUSES, JobStatus
 from storage.models import Job, Poster, Prompt, utcnow
@@ -111,6 +111,7 @@ def job_recipe(db: Database, job_id: int) -> tuple[Recipe, JobStatus] | None:
         return recipe_of(session.get(Prompt, job.prompt_id), job), JobStatus(job.status)
 
 
+@retry_on_disconnect
 def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
     """Store progress (and a heartbeat); return whether the user asked to cancel."""
     with db.session() as session:
@@ -120,6 +121,7 @@ def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
+@retry_on_disconnect
 def is_cancel_requested(db: Database, job_id: int) -> bool:
     with db.reader() as session:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
@@ -141,10 +143,16 @@ def request_cancel(db: Database, job_id: int) -> JobStatus:
         return JobStatus(job.status)
 
 
+@retry_on_disconnect
 def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> int:
     """Mark the job done and add its poster row in one transaction. Returns the poster id."""
     with db.session() as session:
         job = session.get(Job, job_id)
+        existing = session.scalar(select(Poster.id).where(Poster.job_id == job_id))
+        if existing is not None:
+            # A retry whose first try did commit (the connection dropped while COMMIT's
+            # answer was on its way): the job is done already, with this poster.
+            return existing
         poster = Poster(
             job_id=job_id,
             sha256=stored.sha256,
@@ -162,6 +170,7 @@ def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> i
         return poster.id
 
 
+@retry_on_disconnect
 def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> None:
     with db.session() as session:
         job = session.get(Job, job_id)
@@ -171,6 +180,7 @@ def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> 
         job.finished_at = utcnow()
 
 
+@retry_on_disconnect
 def mark_cancelled(db: Database, job_id: int, timings: dict | None = None) -> None:
     with db.session() as session:
         job = session.get(Job, job_id)
