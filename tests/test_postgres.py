@@ -172,6 +172,23 @@ def test_a_url_that_is_not_one_is_refused_without_echoing_it():
     assert "s3cret-pw" not in str(raised.value)
 
 
+
+def test_the_app_says_what_to_fix_when_its_database_does_not_answer(studio_env, monkeypatch):
+    import streamlit as st
+
+    from tests.gallery_helpers import new_app
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://studio:s3cret-pw@127.0.0.1:1/studio")
+    st.cache_resource.clear()
+    try:
+        at = new_app()  # no exception: the page stops after the message
+    finally:
+        st.cache_resource.clear()
+    shown = [e.value for e in at.error]
+    assert len(shown) == 1 and shown[0].startswith("**The studio cannot open its database.** PostgreSQL is not")
+    assert "127.0.0.1:1" in shown[0] and "s3cret-pw" not in shown[0]
+    assert not at.title  # nothing else of the app is drawn
+
 # -- claims by many workers -------------------------------------------------------------------
 
 
