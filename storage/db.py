@@ -138,7 +138,8 @@ def check_database(url: str) -> None:
     if parsed.get_backend_name() == "sqlite":
         return
     try:
-        engine = create_engine(parsed, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+        timeout = {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == "postgresql" else {}
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=timeout)
     except exc.NoSuchModuleError as error:
         raise DatabaseUnavailable(
             f"DATABASE_URL names a database driver that is not installed ({parsed.drivername}: {error}). "
@@ -154,7 +155,7 @@ def check_database(url: str) -> None:
             pass
     except exc.DBAPIError as error:
         message = _postgres_advice(parsed, error.orig) if parsed.get_backend_name() == "postgresql" else (
-            f"Could not connect to the database at {safe_url(parsed)}: {str(error.orig).strip().splitlines()[0]}"
+            f"Could not connect to the database at {safe_url(parsed)}: {(str(error.orig).strip() or type(error.orig).__name__).splitlines()[0]}"
         )
         raise DatabaseUnavailable(message) from error
     finally:
