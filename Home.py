@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:
 from pages.ui.markdown_text import plain  # noqa: E402
 from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_path  # noqa: E402
 from core.services.gallery import GalleryFilter, list_posters  # noqa: E402
+from core.services.studio import DatabaseUnavailable  # noqa: E402
 
 st.set_page_config(page_title="Qwen Poster Studio", page_icon="🖼️", layout="wide")
 
@@ -44,7 +45,13 @@ def home() -> None:
     st.page_link("pages/gallery.py", label=f"All {total} posters in the gallery →")
 
 
-studio = get_studio()
+try:
+    studio = get_studio()
+except DatabaseUnavailable as error:
+    # No page works without the history: say what to fix instead of a traceback. A failed
+    # start is not cached, so the next reload tries again.
+    st.error(f"**The studio cannot open its database.** {plain(str(error))}", icon=":material/database:")
+    st.stop()
 demo_banner(studio)
 sidebar_panel(studio)
 

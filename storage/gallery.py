@@ -309,7 +309,11 @@ def list_variant_sets(
         groups = [
             row.variant_group
             for row in session.execute(
-                matching.order_by(func.max(Job.created_at).desc()).offset((page - 1) * page_size).limit(page_size)
+                # Sets queued in the same instant (one clock tick) keep one order on every
+                # backend and every page: the later-written set first.
+                matching.order_by(func.max(Job.created_at).desc(), func.max(Job.id).desc())
+                .offset((page - 1) * page_size)
+                .limit(page_size)
             ).all()
         ]
         sets = [_variant_set(session, group) for group in groups]

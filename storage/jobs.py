@@ -17,7 +17,7 @@ from typing import Callable
 from sqlalchemy import func, select, update
 
 from core.recipe import Recipe
-from storage.db import Database
+from storage.db import Database, retry_on_disconnect
 from storage.files import StoredImage
 from core.states import ACTIVE_STATUSES, JobStatus
 from storage.models import Job, Poster, Prompt, utcnow
@@ -84,12 +84,18 @@ def enqueue(
 
 def claim_next(db: Database, worker_id: str) -> ClaimedJob | None:
     """Take the oldest queued job. The conditional UPDATE makes the claim atomic across
-    threads and processes: whoever flips queued->running first owns the job."""
+    threads and processes: whoever flips queued->running first owns the job.
+
+    On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE), so claims
+    already run one at a time. On PostgreSQL the read also locks the row it picks and skips
+    rows other workers have locked, so N workers take N different jobs at once instead of all
+    queueing on the oldest row's lock."""
+    oldest_queued = select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id).limit(1)
+    if db.engine.dialect.name == "postgresql":
+        oldest_queued = oldest_queued.with_for_update(skip_locked=True)
     while True:
         with db.session() as session:
-            job = session.scalars(
-                select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at, Job.id).limit(1)
-            ).first()
+            job = session.scalars(oldest_queued).first()
             if job is None:
                 return None
             now = utcnow()
@@ -209,6 +215,7 @@ def job_recipe(db: Database, job_id: int) -> tuple[Recipe, JobStatus] | None:
         return recipe_of(session.get(Prompt, job.prompt_id), job), JobStatus(job.status)
 
 
+@retry_on_disconnect
 def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
     """Store progress (and a heartbeat); return whether the user asked to cancel."""
     with db.session() as session:
@@ -218,6 +225,7 @@ def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
+@retry_on_disconnect
 def is_cancel_requested(db: Database, job_id: int) -> bool:
     with db.reader() as session:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
@@ -239,10 +247,16 @@ def request_cancel(db: Database, job_id: int) -> JobStatus:
         return JobStatus(job.status)
 
 
+@retry_on_disconnect
 def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> int:
     """Mark the job done and add its poster row in one transaction. Returns the poster id."""
     with db.session() as session:
         job = session.get(Job, job_id)
+        existing = session.scalar(select(Poster.id).where(Poster.job_id == job_id))
+        if existing is not None:
+            # A retry whose first try did commit (the connection dropped while COMMIT's
+            # answer was on its way): the job is done already, with this poster.
+            return existing
         poster = Poster(
             job_id=job_id,
             sha256=stored.sha256,
@@ -260,6 +274,7 @@ def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> i
         return poster.id
 
 
+@retry_on_disconnect
 def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> None:
     with db.session() as session:
         job = session.get(Job, job_id)
@@ -269,6 +284,7 @@ def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> 
         job.finished_at = utcnow()
 
 
+@retry_on_disconnect
 def mark_cancelled(db: Database, job_id: int, timings: dict | None = None) -> None:
     with db.session() as session:
         job = session.get(Job, job_id)

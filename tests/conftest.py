@@ -68,3 +68,19 @@ def app_studio(studio_env):
     yield instance
     instance.close()
     st.cache_resource.clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """The history database, once on each backend: an SQLite file, and a fresh PostgreSQL
+    database (tests/pg.py) that is skipped, with the reason, where no server answers."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'studio.db'}"
+        return
+    from tests import pg
+
+    reason = pg.unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with pg.fresh_database() as url:
+        yield url

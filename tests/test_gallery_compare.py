@@ -1,8 +1,17 @@
 """Compare: variant sets as sets, 2-4 posters side by side, the recipe diff and the word diff."""
 
+import pytest
+
 from core.recipe import diff_recipes, word_diff
 from storage.gallery import get_posters
 from tests.gallery_helpers import add_poster, landed_on, new_app
+
+
+@pytest.fixture
+def studio_env(studio_env, database_url, monkeypatch):
+    """The studio of each test here keeps its history on SQLite, then on PostgreSQL."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return {**studio_env, "DATABASE_URL": database_url}
 
 
 def differing_fields(table) -> set[str]:

@@ -12,6 +12,13 @@ from storage.reviews import add_review as store_review
 from tests.gallery_helpers import add_poster, new_app, open_detail
 
 
+@pytest.fixture
+def studio_env(studio_env, database_url, monkeypatch):
+    """The studio of each test here keeps its history on SQLite, then on PostgreSQL."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return {**studio_env, "DATABASE_URL": database_url}
+
+
 def sign_in_and_review(at, poster_id: int, name: str | None, rating: int, verdict: str, comment: str) -> None:
     open_detail(at, poster_id)
     if name is not None:

@@ -4,9 +4,18 @@ import io
 import json
 import zipfile
 
+import pytest
+
 from core.services.export import zip_posters
 from core.services.gallery import GalleryFilter, describe_selection, list_posters, zip_file_name
 from tests.gallery_helpers import add_poster
+
+
+@pytest.fixture
+def studio_env(studio_env, database_url, monkeypatch):
+    """The studio of each test here keeps its history on SQLite, then on PostgreSQL."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return {**studio_env, "DATABASE_URL": database_url}
 
 
 def names(db, text: str) -> list[str]:

@@ -15,8 +15,8 @@ from tests.helpers import small_recipe
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(f"sqlite:///{tmp_path / 'studio.db'}")
+def db(database_url):
+    database = open_database(database_url)  # each test runs on SQLite and on PostgreSQL
     yield database
     database.dispose()
 
@@ -171,3 +171,18 @@ def test_best_of_follow_up_draws_the_same_recipe_with_the_next_seed(db, tmp_path
     assert claimed.recipe == replace(recipe, seed=41)  # every recipe field, by dataclass equality
     (state,) = job_rows.job_states(db, [follow_up])
     assert state.variant_index == 1
+
+
+def test_variant_sets_queued_in_the_same_instant_page_in_one_order(db, tmp_path):
+    from sqlalchemy import update
+
+    from storage.gallery import list_variant_sets
+    from tests.gallery_helpers import add_poster
+
+    store = ImageStore(tmp_path / "images")
+    add_poster(db, store, seed=1, group="a-first")
+    add_poster(db, store, seed=2, group="b-second")
+    with db.session() as s:  # one clock tick for both sets
+        s.execute(update(Job).values(created_at=s.scalar(select(func.min(Job.created_at)))))
+    pages = [list_variant_sets(db, GalleryFilter(), page=n, page_size=1)[0] for n in (1, 2)]
+    assert [[v.variant_group for v in sets] for sets in pages] == [["b-second"], ["a-first"]]  # newest written first

@@ -22,6 +22,7 @@ import threading
 from core.queue.report import WorkerReporter, gpu_label
 from core.services.studio import Studio
 from core.settings import load_settings
+from storage.db import DatabaseUnavailable, safe_url
 
 logger = logging.getLogger("core.queue.worker")
 
@@ -44,12 +45,16 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     # Briefs are written by the app, so this process never compiles the brief model.
-    studio = Studio(load_settings(), start_worker=False, serves_briefs=False, poll_seconds=args.poll_seconds)
+    try:
+        studio = Studio(load_settings(), start_worker=False, serves_briefs=False, poll_seconds=args.poll_seconds)
+    except DatabaseUnavailable as error:
+        logger.error("%s", error)  # what to fix, without a traceback
+        raise SystemExit(2) from None
     if studio.settings.queue == "celery":
         parser.error("STUDIO_QUEUE=celery: start the workers with `celery -A core.queue.celery_worker worker` (README).")
     reporter = WorkerReporter(studio.db, studio.runner, socket.gethostname(), gpu_label(studio.settings.device)).start()
     studio.start_worker()  # recovers interrupted jobs first
-    logger.info("worker %s started", studio.runner.worker_id)
+    logger.info("worker %s started on %s", studio.runner.worker_id, safe_url(studio.settings.database_url))
     try:
         stop.wait()
     finally:

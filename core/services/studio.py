@@ -42,7 +42,7 @@ from core.services.textcheck import make_after_poster_hook
 from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
-from storage.db import Database, open_database
+from storage.db import Database, DatabaseUnavailable, open_database  # noqa: F401  (the app shows DatabaseUnavailable)
 from storage.files import ImageStore
 
 logger = logging.getLogger(__name__)
