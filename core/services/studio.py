@@ -40,7 +40,7 @@ from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, open_database
-from storage.files import ImageStore
+from storage.files import StorageError, open_image_store  # noqa: F401 (StorageError: what pages catch at start)
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class Studio:
         self.serves_briefs = serves_briefs
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
-        self.store = ImageStore(settings.images_dir)
+        self.store = open_image_store(settings.storage_url)  # a StorageError here says what to fix
         self.queue = SqlJobQueue(self.db)
         if settings.text_check and "after_poster" not in runner_options:
             # The OCR check runs in the worker right after each poster is saved.
