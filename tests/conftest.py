@@ -91,10 +91,12 @@ def studio(studio_env):
 
 def _pages_studio():
     """The Studio the Streamlit pages see (st.cache_resource is shared by the whole test
-    process, so it is cleared before and after each test)."""
+    process, so it is cleared before and after each test; so are the pages' cached image
+    bytes, so each test reads its images from its own store)."""
     import streamlit as st
 
     st.cache_resource.clear()
+    st.cache_data.clear()
     from pages.ui.shared import get_studio
 
     instance = get_studio()
