@@ -72,7 +72,7 @@ class ImageStore:
         protocol = get_protocol(self.url)
         if protocol in ("file", "local"):
             self.fs = LocalFileSystem()
-            self.base = LocalFileSystem._strip_protocol(self.url).rstrip("/")
+            self.base = LocalFileSystem._strip_protocol(os.path.expanduser(self.url)).rstrip("/")
             self.bucket = None
         elif protocol == "s3":
             from s3fs import S3FileSystem
