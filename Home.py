@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pages.ui.markdown_text import plain  # noqa: E402
-from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_path  # noqa: E402
+from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_bytes  # noqa: E402
 from core.services.gallery import GalleryFilter, list_posters  # noqa: E402
 from core.services.studio import DatabaseUnavailable  # noqa: E402
 
@@ -38,7 +38,7 @@ def home() -> None:
         with columns[index % 4]:
             # A click opens the poster in the gallery (in a new tab: st.image links always do).
             st.image(
-                thumb_path(studio, card.thumb_path),
+                thumb_bytes(studio, card.thumb_path),
                 caption=f"{plain(card.product_name or 'Untitled')} · seed {card.seed}",
                 link=f"gallery?poster={card.id}",
             )

@@ -48,12 +48,12 @@ SET_SIZE = 4
 
 def _make_images(args: tuple[str, int, int]) -> list[tuple[str, str, str, int, int]]:
     """Runs in a worker process: store `count` small distinct posters, return their files."""
-    images_dir, start, count = args
+    storage_url, start, count = args
     from PIL import Image, ImageDraw
 
     from storage.files import ImageStore
 
-    store = ImageStore(images_dir)
+    store = ImageStore(storage_url)
     rng = random.Random(start)
     out = []
     for i in range(start, start + count):

@@ -3,6 +3,7 @@
 | variable              | default                          | meaning                                              |
 |-----------------------|----------------------------------|------------------------------------------------------|
 | STUDIO_DATA_DIR       | ./data                           | database, images, demo checkpoints                   |
+| STUDIO_STORAGE_URL    | <data dir>/images                | images: a folder, or s3://bucket/prefix (AWS_* vars) |
 | DATABASE_URL          | sqlite:///<data dir>/studio.db   | any SQLAlchemy URL (e.g. postgresql+psycopg://...)   |
 | STUDIO_IMAGE_MODEL    | Qwen/Qwen-Image-2512             | hub id or local folder of a QwenImagePipeline        |
 | STUDIO_VL_MODEL       | Qwen/Qwen2.5-VL-3B-Instruct      | hub id or local folder of a Qwen2.5-VL model         |
@@ -117,16 +118,13 @@ class Settings:
     keep_vl_warm: bool
     text_check: bool
     demo_models_dir: Path
+    storage_url: str  # where images go: a folder or s3://bucket/prefix (storage/files.py)
     performance: PerformanceSettings = field(default_factory=PerformanceSettings)
     worker: str = "embedded"  # one of WORKER_MODES
     queue: str = "sql"  # one of QUEUE_MODES
     broker_url: str = DEFAULT_BROKER_URL
     broker_visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
     job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS
-
-    @property
-    def images_dir(self) -> Path:
-        return self.data_dir / "images"
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -175,6 +173,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         demo_mode = _flag(demo_raw, default=False)
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'studio.db'}"
+    storage_url = (env.get("STUDIO_STORAGE_URL") or "").strip() or str(data_dir / "images")
 
     worker = (env.get("STUDIO_WORKER") or "embedded").strip().lower()
     if worker not in WORKER_MODES:
@@ -203,4 +202,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         broker_visibility_timeout_s=visibility,
         job_max_attempts=max_attempts,
+        storage_url=storage_url,
     )

@@ -22,7 +22,7 @@ from core.services.briefs import (
 )
 from core.states import JobStatus
 from pages.ui.markdown_text import plain
-from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
+from pages.ui.shared import get_studio, persistent_form, thumb_bytes, require_app_shell
 
 logger = logging.getLogger(__name__)
 require_app_shell()
@@ -216,7 +216,7 @@ columns = st.columns(4)
 for index, record in enumerate(briefs):
     with columns[index % 4]:
         with st.container(border=True):
-            st.image(thumb_path(studio, record.draft_thumb_path))
+            st.image(thumb_bytes(studio, record.draft_thumb_path))
             summary = compact_brief(record.current_sections, max_chars=120, language=record.language)
             st.caption(f"**#{record.id}** · {record.created_at:%Y-%m-%d %H:%M} · {plain(summary) or '(empty brief)'}")
             c1, c2 = st.columns(2)

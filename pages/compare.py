@@ -14,7 +14,7 @@ from core.services.reviews import summaries
 from pages.ui.compare_tray import MAX_COMPARE, selected
 from pages.ui.review import review_form, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
-from pages.ui.shared import get_studio, require_app_shell
+from pages.ui.shared import get_studio, image_bytes, require_app_shell
 
 require_app_shell()
 studio = get_studio()
@@ -87,7 +87,7 @@ spec = [weight for d in details for weight in (d.width, spacer)][:-1]
 columns = st.columns(spec, gap=None)[::2]
 for column, detail in zip(columns, details):
     with column:
-        st.image(str(studio.store.absolute(detail.path)), width="stretch")
+        st.image(image_bytes(studio, detail.path), width="stretch")
         st.markdown(f"**#{detail.id}** · seed {detail.recipe.seed} · {detail.width}×{detail.height}")
         st.caption(summary_line(review_summaries[detail.id]))
         st.page_link("pages/gallery.py", label="Open", query_params={"poster": str(detail.id)}, icon=":material/open_in_new:")

@@ -29,7 +29,7 @@ from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.markdown_text import plain
 from pages.ui.retry import retry_button
-from pages.ui.shared import get_studio, persistent_form, thumb_path, require_app_shell
+from pages.ui.shared import get_studio, image_bytes, persistent_form, thumb_bytes, require_app_shell
 from pages.ui.text_badges import render_text_check
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ with left:
         st.text_area("Brief text (optional)", key="compose_brief", max_chars=limits.MAX_BRIEF_CHARS, height=100)
     else:
         c1, c2 = st.columns([1, 3])
-        c1.image(thumb_path(studio, chosen_brief.draft_thumb_path))
+        c1.image(thumb_bytes(studio, chosen_brief.draft_thumb_path))
         c2.caption("Folded into the prompt as:")
         c2.text(compact_brief(chosen_brief.current_sections, language=chosen_brief.language) or "(this brief is empty)")
 
@@ -296,7 +296,7 @@ def render_jobs() -> None:
                     st.caption(f"drawn by {plain(workers[state.worker_id])}")
             elif state.status == JobStatus.DONE:
                 poster = posters[state.id]
-                st.image(str(studio.store.absolute(poster.path)), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
+                st.image(image_bytes(studio, poster.path), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
                 if state.worker_id in workers:
                     st.caption(f"drawn by {plain(workers[state.worker_id])}")
                 render_text_check(poster.text_check, checking=studio.settings.text_check)

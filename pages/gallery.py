@@ -41,7 +41,7 @@ from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
 from pages.ui.retry import retry_button
-from pages.ui.shared import get_studio, require_app_shell, thumb_path
+from pages.ui.shared import get_studio, image_bytes, require_app_shell, thumb_bytes
 from pages.ui.text_badges import render_text_check
 
 require_app_shell()
@@ -90,7 +90,7 @@ def tile(card: PosterCard, summary: ReviewSummary | None, title: str | None = No
     """One poster (or failed job) with its seed, time, status, text score and reviews."""
     with st.container(border=True):
         if card.thumb_path:
-            st.image(thumb_path(studio, card.thumb_path))
+            st.image(thumb_bytes(studio, card.thumb_path))
         else:
             st.markdown(f"*{card.status}*")
             if card.error:
@@ -448,7 +448,7 @@ def _node_label(node: LineageNode) -> str:
 def _node(node: LineageNode, key: str) -> None:
     with st.container(border=True):
         if node.thumb_path:
-            st.image(thumb_path(studio, node.thumb_path), width=120)
+            st.image(thumb_bytes(studio, node.thumb_path), width=120)
         st.caption(f"{_node_label(node)} · {node.created_at:%Y-%m-%d %H:%M}")
         if node.poster_id is not None and st.button("Open", key=key):
             open_poster(node.poster_id)
@@ -517,7 +517,7 @@ def show_detail(poster_id: int) -> None:
     tray()
     image_col, recipe_col = st.columns([3, 2], gap="large")
     with image_col:
-        st.image(str(studio.store.absolute(detail.path)), caption=f"{detail.width}×{detail.height} · sha256 {detail.sha256[:12]}")
+        st.image(image_bytes(studio, detail.path), caption=f"{detail.width}×{detail.height} · sha256 {detail.sha256[:12]}")
         c1, c2 = st.columns([2, 1])
         with c1:
             export_section(detail)

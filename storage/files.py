@@ -1,8 +1,19 @@
-"""Content-addressed image store with WebP thumbnails.
+"""Content-addressed image store with WebP thumbnails, in a local folder or an S3 bucket.
 
 Files are named by the sha256 of their bytes, so the same image twice is one file, and a
-path in the database can always be checked against its content. Every write goes to a temp
-name in the same folder and is renamed into place, so a crash never leaves half a PNG.
+path in the database can always be checked against its content.
+
+The store is a storage URL (STUDIO_STORAGE_URL): a folder, or `s3://bucket/prefix` through
+fsspec/s3fs, which reads the endpoint, keys and region from the usual AWS variables
+(AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION). Callers get
+bytes and paths relative to the store, never a file on disk, so every page works on S3 too.
+
+Nothing is ever half-written:
+- in a folder, a write goes to a temp name in the same folder and is renamed into place;
+- on S3, an object is one PUT of its complete bytes, and S3 keeps an object only once its
+  upload has completed: an interrupted upload leaves no object;
+- an image is its PNG and its thumbnail: when the thumbnail cannot be written, the PNG this
+  call wrote is taken back, so a failed `put_png` leaves neither.
 """
 
 from __future__ import annotations
@@ -14,16 +25,22 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsspec.implementations.local import LocalFileSystem
+from fsspec.utils import get_protocol
 from PIL import Image
 
 THUMB_SIZE = (384, 384)
 
 
+class StorageError(RuntimeError):
+    """The image store cannot be used; the message says what to fix."""
+
+
 @dataclass(frozen=True)
 class StoredImage:
     sha256: str
-    path: str  # relative to the store root
-    thumb_path: str  # relative to the store root
+    path: str  # relative to the store
+    thumb_path: str  # relative to the store
     width: int
     height: int
 
@@ -50,15 +67,73 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 class ImageStore:
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
+    def __init__(self, url: str | os.PathLike):
+        self.url = str(url)
+        protocol = get_protocol(self.url)
+        if protocol in ("file", "local"):
+            self.fs = LocalFileSystem()
+            self.base = LocalFileSystem._strip_protocol(os.path.expanduser(self.url)).rstrip("/")
+            self.bucket = None
+        elif protocol == "s3":
+            from s3fs import S3FileSystem
 
-    def absolute(self, relative: str) -> Path:
-        return self.root / relative
+            # No listings cache: the worker process writes and deletes objects too, and a stale
+            # listing saying a deleted image is still there would make put_png skip its upload.
+            self.fs = S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+            self.base = S3FileSystem._strip_protocol(self.url).rstrip("/")
+            self.bucket = self.base.split("/", 1)[0]
+        else:
+            raise StorageError(f"STUDIO_STORAGE_URL must be a folder or s3://bucket/prefix, not {self.url!r}.")
+
+    @property
+    def is_local(self) -> bool:
+        return self.bucket is None
+
+    def _full(self, relative: str) -> str:
+        return f"{self.base}/{relative}"
 
     def _relative_for(self, kind: str, sha: str, suffix: str) -> str:
         # Two levels of fan-out keep any one folder small with 10,000s of posters.
         return f"{kind}/{sha[:2]}/{sha}{suffix}"
+
+    def check(self) -> None:
+        """Raise a StorageError saying what to fix when the store cannot be used. Called at start."""
+        if self.is_local:
+            try:
+                os.makedirs(self.base, exist_ok=True)
+            except OSError as error:
+                raise StorageError(
+                    f"The image folder {self.base} cannot be created ({error.strerror}). "
+                    "Set STUDIO_STORAGE_URL to a folder the studio may write."
+                ) from error
+            if not os.access(self.base, os.W_OK):
+                raise StorageError(f"The image folder {self.base} is not writable. Set STUDIO_STORAGE_URL to a folder the studio may write.")
+            return
+
+        from botocore.exceptions import EndpointConnectionError
+
+        try:
+            self.fs.call_s3("head_bucket", Bucket=self.bucket)
+        except FileNotFoundError as error:
+            raise StorageError(
+                f"The bucket {self.bucket!r} of STUDIO_STORAGE_URL={self.url} does not exist. "
+                f"Create it (e.g. `aws s3 mb s3://{self.bucket}`), or set STUDIO_STORAGE_URL to an existing bucket."
+            ) from error
+        except PermissionError as error:
+            raise StorageError(
+                f"Access to the bucket {self.bucket!r} was denied. Check AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, and that these keys may read and write the bucket."
+            ) from error
+        except EndpointConnectionError as error:
+            raise StorageError(
+                f"The S3 endpoint {self.fs.s3.meta.endpoint_url} cannot be reached. "
+                "Check AWS_ENDPOINT_URL (and AWS_DEFAULT_REGION), and that the server is running."
+            ) from error
+        except Exception as error:
+            raise StorageError(
+                f"The image store {self.url} cannot be used ({type(error).__name__}: {error}). "
+                "Check AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION."
+            ) from error
 
     def put_png(self, image: Image.Image, kind: str = "posters") -> StoredImage:
         """Store an image as PNG plus a WebP thumbnail; returns where they went."""
@@ -67,22 +142,51 @@ class ImageStore:
         relative = self._relative_for(kind, sha, ".png")
         thumb_relative = self._relative_for(f"{kind}-thumbs", sha, ".webp")
 
-        target = self.absolute(relative)
-        if not target.exists():
-            atomic_write(target, data)
-        thumb_target = self.absolute(thumb_relative)
-        if not thumb_target.exists():
-            atomic_write(thumb_target, make_thumbnail(image))
+        wrote_png = self._put_new(relative, data)
+        try:
+            self._put_new(thumb_relative, make_thumbnail(image))
+        except BaseException:
+            # Only a PNG this call wrote goes: one already there belongs to another poster.
+            if wrote_png:
+                self.delete(relative)
+            raise
         return StoredImage(sha, relative, thumb_relative, image.width, image.height)
 
+    def _put_new(self, relative: str, data: bytes) -> bool:
+        """Write `data` unless its content-addressed name is there already; True if written."""
+        path = self._full(relative)
+        if self.fs.exists(path):
+            return False
+        self._write(path, data)
+        return True
+
+    def _write(self, path: str, data: bytes) -> None:
+        if self.is_local:
+            atomic_write(Path(path), data)
+        else:
+            # One PUT of the complete bytes (s3fs sends a single put_object below 100 MB), so an
+            # interrupted upload leaves no object. Not fs.open(path, "wb"): that file uploads
+            # what it has buffered when it is closed, also when closed by an error.
+            self.fs.pipe_file(path, data)
+
     def read_bytes(self, relative: str) -> bytes:
-        return self.absolute(relative).read_bytes()
+        return self.fs.cat_file(self._full(relative))
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.exists(self._full(relative))
 
     def delete(self, relative: str) -> None:
         try:
-            self.absolute(relative).unlink()
+            self.fs.rm_file(self._full(relative))
         except FileNotFoundError:
             pass
+
+
+def open_image_store(url: str | os.PathLike) -> ImageStore:
+    """The store at `url`, checked: a StorageError says what to fix (e.g. a missing bucket)."""
+    store = ImageStore(url)
+    store.check()
+    return store
 
 
 def make_thumbnail(image: Image.Image, size: tuple[int, int] = THUMB_SIZE) -> bytes:

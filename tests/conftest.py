@@ -44,6 +44,40 @@ def studio_env(tmp_path, demo_models_dir, monkeypatch) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server, started once per test session (tests/s3_server.py)."""
+    from tests.s3_server import S3Server
+
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch):
+    """A fresh bucket, and the AWS variables pointing the studio at the test server."""
+    from tests.s3_server import Bucket
+
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(key, raising=False)
+    # The machine's own AWS config and keys stay out of the tests.
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    return Bucket(s3_server)
+
+
+@pytest.fixture
+def s3_studio_env(studio_env, s3_bucket, monkeypatch) -> dict[str, str]:
+    """The studio environment with its images in the test bucket, under `posters/`."""
+    env = {**studio_env, "STUDIO_STORAGE_URL": s3_bucket.url("posters")}
+    monkeypatch.setenv("STUDIO_STORAGE_URL", env["STUDIO_STORAGE_URL"])
+    return env
+
+
 @pytest.fixture
 def studio(studio_env):
     """A Studio with its worker running, closed after the test."""
@@ -55,13 +89,14 @@ def studio(studio_env):
     instance.close()
 
 
-@pytest.fixture
-def app_studio(studio_env):
+def _pages_studio():
     """The Studio the Streamlit pages see (st.cache_resource is shared by the whole test
-    process, so it is cleared before and after each test)."""
+    process, so it is cleared before and after each test; so are the pages' cached image
+    bytes, so each test reads its images from its own store)."""
     import streamlit as st
 
     st.cache_resource.clear()
+    st.cache_data.clear()
     from pages.ui.shared import get_studio
 
     instance = get_studio()
@@ -84,3 +119,14 @@ def database_url(request, tmp_path) -> str:
         pytest.skip(reason)
     with pg.fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+def app_studio(studio_env):
+    yield from _pages_studio()
+
+
+@pytest.fixture
+def s3_app_studio(s3_studio_env):
+    """The pages' Studio with its images in the test bucket."""
+    yield from _pages_studio()

@@ -35,7 +35,7 @@ def count_rows(studio):
 
 
 def files_on_disk(studio):
-    root = studio.store.root
+    root = Path(studio.settings.storage_url)  # a folder in these tests
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 

@@ -85,7 +85,7 @@ def test_compose_generate_then_gallery(app_studio):
         posters = s.scalars(select(Poster).order_by(Poster.id)).all()
         assert len(posters) == 2
         for poster in posters:
-            assert app_studio.store.absolute(poster.path).exists()
+            assert app_studio.store.exists(poster.path)
 
     at.switch_page("pages/gallery.py").run()
     assert not at.exception, at.exception

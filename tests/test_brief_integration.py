@@ -68,7 +68,7 @@ def test_brief_call_stores_seven_sections_and_frees_the_model(studio, monkeypatc
         assert row.model_id.startswith("demo/qwen-vl-demo")
         assert "before" in row.memory and "after" in row.memory and "freed" in row.memory
         draft = session.get(Draft, row.draft_id)
-        assert studio.store.absolute(draft.path).exists()
+        assert studio.store.exists(draft.path)
 
     for sentence in prompt_sentences("en"):
         assert sentence not in record.raw_text

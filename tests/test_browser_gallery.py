@@ -19,7 +19,7 @@ def seeded(tmp_path, demo_models_dir):
 
     settings = load_settings({"STUDIO_DATA_DIR": str(tmp_path / "data"), "STUDIO_DEMO": "1", "STUDIO_DEVICE": "cpu"})
     db = open_database(settings.database_url)
-    store = ImageStore(settings.images_dir)
+    store = ImageStore(settings.storage_url)
     ids = [
         add_poster(db, store, seed=11, group="set-a", size=(160, 160), color=(220, 60, 60))[0],
         add_poster(db, store, seed=12, group="set-a", variant_index=1, size=(160, 160), color=(60, 60, 220))[0],

@@ -20,7 +20,7 @@ def seeded(tmp_path, demo_models_dir):
 
     settings = load_settings({"STUDIO_DATA_DIR": str(tmp_path / "data"), "STUDIO_DEMO": "1", "STUDIO_DEVICE": "cpu"})
     db = open_database(settings.database_url)
-    store = ImageStore(settings.images_dir)
+    store = ImageStore(settings.storage_url)
     poster_id, _ = add_poster(db, store, name=NAME, cta="Shop now", size=(96, 96))
     add_review(db, poster_id, "Ann", 2, "changes", COMMENT)
     db.dispose()

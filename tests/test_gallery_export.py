@@ -40,7 +40,7 @@ def test_exported_png_carries_the_recipe_and_compose_recalls_it(app_studio):
     assert (provenance.poster_id, provenance.job_id, provenance.sha256) == (poster_id, job_id, detail.sha256)
     # The pixels are the stored poster's, untouched; other tools see A1111-style parameters.
     with Image.open(io.BytesIO(data)) as image:
-        assert image.tobytes() == Image.open(store.absolute(detail.path)).tobytes()
+        assert image.tobytes() == Image.open(io.BytesIO(store.read_bytes(detail.path))).tobytes()
         parameters = image.text["parameters"]
     assert parameters.startswith(detail.recipe.prompt + "\nNegative prompt: ")
     assert "Steps: 2, Sampler: FlowMatchEulerDiscrete, CFG scale: 4.0, Seed: 314, Size: 72x128" in parameters
@@ -164,7 +164,7 @@ def test_zip_of_a_set_holds_every_image_recipe_and_review(app_studio):
             ]
             image_bytes = archive.read(item["file"])
             assert read_recipe(image_bytes)[0] == detail.recipe
-            assert Image.open(io.BytesIO(image_bytes)).tobytes() == Image.open(store.absolute(poster.path)).tobytes()
+            assert Image.open(io.BytesIO(image_bytes)).tobytes() == Image.open(io.BytesIO(store.read_bytes(poster.path))).tobytes()
     assert manifest["posters"][0]["review_summary"]["verdicts"] == {"approve": 1, "reject": 1}
 
 

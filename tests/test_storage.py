@@ -1,3 +1,4 @@
+import io
 from dataclasses import replace
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 
 from storage import jobs as job_rows
 from storage.db import open_database
-from storage.files import ImageStore, atomic_write
+from storage.files import ImageStore, StorageError, atomic_write
 from storage.gallery import GalleryFilter, delete_poster, get_poster, list_posters
 from storage.models import Job, Poster, Prompt, Review
 from core.recipe import product_of
@@ -21,6 +22,17 @@ def db(database_url):
     database.dispose()
 
 
+@pytest.fixture(params=["folder", "s3"])
+def store_and_listing(request, tmp_path):
+    """The image store on a local folder and on S3 (moto's server), with what is really
+    there: the files under the folder (temp files too) or the objects under the prefix."""
+    if request.param == "folder":
+        root = tmp_path / "images"
+        return ImageStore(root), lambda: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    bucket = request.getfixturevalue("s3_bucket")
+    return ImageStore(bucket.url("team/images")), lambda: bucket.keys("team/images/")
+
+
 def new_recipe(name="Aurora", language="en", prompt_text="A poster", preset="instagram_post"):
     return small_recipe(product=product_of({"name": name}), language=language, prompt=prompt_text, preset_key=preset)
 
@@ -32,16 +44,42 @@ def finish(db, store, job_id, color):
     return job_rows.complete(db, job_id, stored, {"total_s": 1.0})
 
 
-def test_round_trip_prompt_job_poster(db, tmp_path):
-    store = ImageStore(tmp_path / "images")
+def test_round_trip_prompt_job_poster(db, store_and_listing):
+    store, listing = store_and_listing
     _, (job_id,), group = job_rows.enqueue(db, new_recipe(), [42])
     poster_id = finish(db, store, job_id, "red")
     detail = get_poster(db, poster_id)
     assert detail.recipe == small_recipe(seed=42)
     assert detail.recipe.product["name"] == "Aurora" and detail.provenance.variant_group == group
     assert detail.recipe.exact_strings == [{"role": "offer", "text": "SALE"}]
-    assert Image.open(store.absolute(detail.path)).getpixel((0, 0)) == (255, 0, 0)
-    assert store.absolute(detail.thumb_path).suffix == ".webp" and store.absolute(detail.thumb_path).exists()
+    assert Image.open(io.BytesIO(store.read_bytes(detail.path))).getpixel((0, 0)) == (255, 0, 0)
+    with Image.open(io.BytesIO(store.read_bytes(detail.thumb_path))) as thumb:
+        assert thumb.format == "WEBP"
+    assert listing() == sorted([detail.path, detail.thumb_path])
+    assert detail.path == f"posters/{detail.sha256[:2]}/{detail.sha256}.png"
+
+
+def test_the_same_image_twice_is_one_object(store_and_listing):
+    store, listing = store_and_listing
+    first = store.put_png(Image.new("RGB", (32, 32), "green"))
+    second = store.put_png(Image.new("RGB", (32, 32), "green"))
+    assert first == second
+    assert listing() == sorted([first.path, first.thumb_path])
+
+
+def test_a_put_whose_thumbnail_fails_leaves_nothing(store_and_listing, monkeypatch):
+    store, listing = store_and_listing
+    write = store._write
+
+    def thumbnail_upload_fails(path, data):
+        if path.endswith(".webp"):
+            raise ConnectionResetError("connection lost during the upload")
+        write(path, data)
+
+    monkeypatch.setattr(store, "_write", thumbnail_upload_fails)
+    with pytest.raises(ConnectionResetError):
+        store.put_png(Image.new("RGB", (32, 32), "purple"))
+    assert listing() == []  # the PNG that went up first was taken back
 
 
 def test_enqueue_is_all_or_nothing(db):
@@ -62,8 +100,8 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["poster.png"]  # no temp file left
 
 
-def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, tmp_path):
-    store = ImageStore(tmp_path / "images")
+def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, store_and_listing):
+    store, listing = store_and_listing
     _, (a, b, c), _ = job_rows.enqueue(db, new_recipe(), [1, 2, 3])
     pa = finish(db, store, a, "red")
     pb = finish(db, store, b, "red")  # same bytes as a: one file on disk
@@ -73,16 +111,17 @@ def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, tmp_path):
     path_a, path_c = get_poster(db, pa).path, get_poster(db, pc).path
 
     assert delete_poster(db, store, pa)
-    assert store.absolute(path_a).exists()  # still used by poster b
+    assert store.exists(path_a)  # still used by poster b
     assert get_poster(db, pa) is None
     with db.session() as s:
         assert s.scalar(select(func.count(Review.id))) == 0
         assert s.get(Job, a) is None
 
     delete_poster(db, store, pb)
-    assert not store.absolute(path_a).exists()
+    assert not store.exists(path_a)
     delete_poster(db, store, pc)
-    assert not store.absolute(path_c).exists()
+    assert not store.exists(path_c)
+    assert listing() == []  # thumbnails went with their PNGs
     with db.session() as s:
         assert s.scalar(select(func.count(Poster.id))) == 0
         assert s.scalar(select(func.count(Prompt.id))) == 0  # its last job went, so did the prompt
@@ -186,3 +225,28 @@ def test_variant_sets_queued_in_the_same_instant_page_in_one_order(db, tmp_path)
         s.execute(update(Job).values(created_at=s.scalar(select(func.min(Job.created_at)))))
     pages = [list_variant_sets(db, GalleryFilter(), page=n, page_size=1)[0] for n in (1, 2)]
     assert [[v.variant_group for v in sets] for sets in pages] == [["b-second"], ["a-first"]]  # newest written first
+
+
+def test_check_names_a_missing_bucket_and_says_to_create_it(s3_bucket):
+    store = ImageStore("s3://no-such-studio-bucket/images")
+    with pytest.raises(StorageError) as error:
+        store.check()
+    assert "The bucket 'no-such-studio-bucket'" in str(error.value) and "does not exist" in str(error.value)
+    assert "aws s3 mb s3://no-such-studio-bucket" in str(error.value)
+    ImageStore(s3_bucket.url("images")).check()  # the bucket that is there passes
+
+
+def test_check_names_an_endpoint_that_cannot_be_reached(s3_bucket, monkeypatch):
+    from tests.s3_server import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries would only make the test slow
+    with pytest.raises(StorageError, match=f"The S3 endpoint {endpoint} cannot be reached. Check AWS_ENDPOINT_URL"):
+        ImageStore(s3_bucket.url("images")).check()
+
+
+def test_check_says_when_the_image_folder_cannot_be_made(tmp_path):
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    with pytest.raises(StorageError, match="cannot be created.*Set STUDIO_STORAGE_URL"):
+        ImageStore(tmp_path / "taken" / "images").check()

@@ -120,7 +120,7 @@ def test_a_check_and_its_follow_up_job_are_written_in_one_transaction(studio_env
     settings = load_settings(studio_env)
     db = open_database(settings.database_url)
     try:
-        poster_id, job_id = add_poster(db, ImageStore(settings.images_dir), seed=7, group="set-a")
+        poster_id, job_id = add_poster(db, ImageStore(settings.storage_url), seed=7, group="set-a")
         with db.session() as s:
             s.get(Job, job_id).best_of_max = 3
         result = {"score": 0.0, "strings": [], "engine": "test", "error": None}

@@ -134,7 +134,7 @@ def test_an_external_worker_process_draws_a_batch_from_the_app_each_poster_once(
             # every job was claimed by the worker process, not by the app
             assert {job.worker_id.split(":")[1] for job in jobs} == {str(worker.pid)}
             assert len(posters) == 4 and len({poster.job_id for poster in posters}) == 4
-            files = [load_settings().images_dir / poster.path for poster in posters]
+            files = [Path(load_settings().storage_url) / poster.path for poster in posters]
             assert all(path.is_file() for path in files) and len(set(files)) == 4
 
         worker.send_signal(signal.SIGTERM)

@@ -43,7 +43,7 @@ from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, DatabaseUnavailable, open_database  # noqa: F401  (the app shows DatabaseUnavailable)
-from storage.files import ImageStore
+from storage.files import StorageError, open_image_store  # noqa: F401 (StorageError: what pages catch at start)
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class Studio:
         self.serves_briefs = serves_briefs
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
-        self.store = ImageStore(settings.images_dir)
+        self.store = open_image_store(settings.storage_url)  # a StorageError here says what to fix
         if settings.queue == "celery":
             # A task per job over the broker; the rows stay the record of truth.
             self.queue = CeleryJobQueue(self.db, make_celery_app(settings), max_attempts=settings.job_max_attempts)

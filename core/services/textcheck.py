@@ -9,6 +9,7 @@ OCR errors inside its result, which is stored like any other.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 
 from PIL import Image
@@ -19,7 +20,7 @@ from core.text.overlay import draw_check_overlay
 from core.text.result import ExpectedString, TextCheckResult
 from storage import textchecks
 from storage.db import Database
-from storage.files import ImageStore
+from storage.files import ImageStore, open_image_store
 from storage.textchecks import BestOfSet
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheck
     target = textchecks.poster_to_check(db, poster_id)
     if target is None:
         raise ValueError(f"Poster {poster_id} does not exist.")
-    with Image.open(store.absolute(target.path)) as image:
+    with Image.open(io.BytesIO(store.read_bytes(target.path))) as image:
         result, _ = check_and_record(db, poster_id, image.convert("RGB"), target.exact_strings)
         return result
 
@@ -72,7 +73,7 @@ def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheck
 def check_overlay(store: ImageStore, path: str, text_check: dict) -> Image.Image:
     """The stored poster with the boxes its stored check read drawn over it
     (exact green, near orange)."""
-    with Image.open(store.absolute(path)) as image:
+    with Image.open(io.BytesIO(store.read_bytes(path))) as image:
         return draw_check_overlay(image, TextCheckResult.from_json(text_check))
 
 
@@ -107,7 +108,7 @@ def main() -> None:
 
     settings = load_settings()
     db = open_database(settings.database_url)
-    count = backfill(db, ImageStore(settings.images_dir), on_progress=lambda i, n: print(f"checked {i}/{n}"))
+    count = backfill(db, open_image_store(settings.storage_url), on_progress=lambda i, n: print(f"checked {i}/{n}"))
     print(f"{count} poster(s) checked")
 
 

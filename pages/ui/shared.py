@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.settings import load_settings
-from core.services.studio import Studio
+from core.services.studio import StorageError, Studio
 from core.services.deployment import deployment
 from core.services.system import snapshot
 
@@ -39,12 +39,22 @@ def require_app_shell() -> None:
 
 
 @st.cache_resource(show_spinner="Starting the studio (first start builds the demo models)…")
-def get_studio() -> Studio:
+def _start_studio() -> Studio:
     # One per server process: it owns the database engine, the job worker and the warm
     # Qwen-Image pipeline, shared by every browser session.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return Studio(load_settings())
+
+
+def get_studio() -> Studio:
+    """The process's Studio. A store that cannot be used (say, a missing bucket) stops the
+    page with what to fix; a failed start is not cached, so the next run tries again."""
+    try:
+        return _start_studio()
+    except StorageError as error:
+        st.error(f"The image store cannot be used. {error}", icon=":material/cloud_off:")
+        st.stop()
 
 
 def demo_banner(studio: Studio) -> None:
@@ -109,5 +119,14 @@ def persistent_form(name: str, defaults: dict) -> None:
             st.session_state[key] = saved.get(key, default)
 
 
-def thumb_path(studio: Studio, relative: str | None) -> str | None:
-    return str(studio.store.absolute(relative)) if relative else None
+# Stored images are content-addressed, so a path's bytes never change: caching them by path
+# keeps a page's reruns (Compose polls while it draws) from downloading them again from S3.
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumb_bytes(_studio: Studio, relative: str | None) -> bytes | None:
+    return _studio.store.read_bytes(relative) if relative else None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def image_bytes(_studio: Studio, relative: str) -> bytes:
+    """A full-size stored image (a poster of 1-3 MB as PNG, hence the smaller cache)."""
+    return _studio.store.read_bytes(relative)
