@@ -35,6 +35,11 @@ def varied_vl(demo_models_dir):
         # The demo tokenizer knows 834 of the 4096 ids; the rest decode to nothing. Zero
         # logits for them keep the answer in ids that decode to text.
         loaded.model.lm_head.weight[len(loaded.processor.tokenizer):] = 0
+    # In float32: the two loops compute the same logits through different attention paths
+    # (a static cache against a growing one), and in bf16 their last-bit differences can flip
+    # a near-tie in the argmax on one CPU and not on another. A wrong position, cache slot
+    # or penalty changes the answer in any precision.
+    loaded.model.to(torch.float32)
     return loaded
 
 
