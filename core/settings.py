@@ -26,7 +26,7 @@ Speed and memory, read into `performance`:
 | STUDIO_COMPILE         | auto    | regional torch.compile of the transformer: auto (= on with CUDA), 1, 0         |
 | STUDIO_FAST_MODE       | off     | off, fp8 or lightning: opt-in modes that CHANGE the output                    |
 | STUDIO_LIGHTNING_LORA  |         | local folder or .safetensors of a Lightning-style LoRA (fast mode lightning)  |
-| STUDIO_BRIEF_MODE      | nf4     | nf4 (4-bit, the product's default), fast (bf16 + compiled static cache), auto |
+| STUDIO_BRIEF_MODE      | auto    | auto (fast where the GPU has room beside the image model, else nf4), nf4, fast |
 
 Reading settings never imports torch: the valid values live here, and the runtime modules
 (core/render/pipeline.py, core/brief/runtime.py) import them from here.
@@ -70,11 +70,11 @@ class PerformanceSettings:
     compile: str = "auto"  # auto, on, off
     fast_mode: str = "off"
     lightning_lora: str | None = None
-    # The product specifies a 4-bit brief model (2.7 GiB beside the image model). "fast" is
-    # measured at 3.2 s a brief (2 s kept warm) on an H200 instead of 17.5 s (NF4, H100), at
-    # 7.3 GiB and a 40 s compile paid at start; it stays opt-in until the product owner
-    # chooses that trade.
-    brief_mode: str = "nf4"
+    # "auto": the fast bf16 brief where the GPU has room for it beside the image model at its
+    # peak, the 4-bit NF4 brief where it does not (core.brief.runtime.choose_brief_mode). The
+    # product's intent is that the brief model never crowds out the image model; the figures
+    # for both modes are in BENCHMARKS.md ("Fast brief").
+    brief_mode: str = "auto"
 
 
 def load_performance_settings(environ: dict[str, str] | None = None) -> PerformanceSettings:
@@ -97,7 +97,7 @@ def load_performance_settings(environ: dict[str, str] | None = None) -> Performa
     lora = (env.get("STUDIO_LIGHTNING_LORA") or "").strip() or None
     if fast_mode == "lightning" and lora is None:
         raise ValueError("STUDIO_FAST_MODE=lightning needs STUDIO_LIGHTNING_LORA (a local LoRA folder or file)")
-    brief_mode = (env.get("STUDIO_BRIEF_MODE") or "nf4").strip().lower()
+    brief_mode = (env.get("STUDIO_BRIEF_MODE") or "auto").strip().lower()
     if brief_mode not in ("auto", *BRIEF_MODES):
         raise ValueError(f"STUDIO_BRIEF_MODE must be auto or one of {', '.join(BRIEF_MODES)}, not {brief_mode!r}")
     return PerformanceSettings(

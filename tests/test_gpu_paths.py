@@ -25,7 +25,7 @@ from core.render.pipeline import (
 )
 from core.render.guidance import BatchedGuidance, install_split_attention
 from core.render.memory import GIB, choose_strategy
-from core.render.plan import plan_pipeline
+from core.render.plan import brief_room_bytes, plan_pipeline
 from core.settings import LIGHTNING_STEPS, PerformanceSettings, load_performance_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +180,7 @@ def test_generate_reports_step_times_and_the_setup(pipe):
 
 def test_performance_settings_are_read_and_checked():
     assert load_performance_settings({}) == PerformanceSettings()
-    assert load_performance_settings({}).brief_mode == "nf4"  # the product's 4-bit brief unless asked
+    assert load_performance_settings({}).brief_mode == "auto"  # fast where it fits, else 4-bit
     read = load_performance_settings({"STUDIO_STRATEGY": "Group_Offload", "STUDIO_COMPILE": "0",
                                       "STUDIO_FAST_MODE": "fp8", "STUDIO_BRIEF_MODE": "fast"})
     assert (read.strategy, read.compile, read.fast_mode, read.brief_mode) == ("group_offload", "off", "fp8", "fast")
@@ -211,18 +211,36 @@ def test_the_brief_runs_fast_only_where_the_gpu_has_room():
     assert choose_brief_mode("cpu", None)[0] == "nf4"
     assert choose_brief_mode("cuda", 40 * GIB)[0] == "fast"
     assert choose_brief_mode("cuda", 5 * GIB)[0] == "nf4"
-    assert choose_brief_mode("cuda", 40 * GIB, requested="nf4")[0] == "nf4"
+    assert choose_brief_mode("cuda", 40 * GIB, requested="nf4")[0] == "nf4"  # still selectable
     assert choose_brief_mode("cuda", 40 * GIB, requested="fast") == ("fast", "chosen by the STUDIO_BRIEF_MODE setting")
     with pytest.raises(ValueError):
         choose_brief_mode("cuda", 40 * GIB, requested="bf16")
 
 
+def test_the_default_brief_mode_follows_the_room_the_image_plan_leaves():
+    """The default (auto) is decided from the image pipeline's planned peak, not from the
+    memory free at some moment: an H100 or H200 runs everything resident and still has room
+    for the bf16 brief; a 48 GiB card (text encoder offloaded) and a 24 GiB card (blocks
+    streamed to fill the card) keep the 4-bit brief."""
+    defaults = PerformanceSettings()
+
+    def mode(free_gib: float, total_gib: float) -> tuple[str, str]:
+        memory = (int(free_gib * GIB), int(total_gib * GIB))
+        plan = plan_pipeline("cuda", False, defaults, memory=memory, host_free=100 * GIB)
+        return choose_brief_mode("cuda", brief_room_bytes(plan, memory), defaults.brief_mode)
+
+    assert mode(139, 140)[0] == "fast"  # H200
+    assert mode(79, 80)[0] == "fast"  # H100 80 GB
+    assert mode(47, 48)[0] == "nf4"
+    small, why = mode(23, 24)
+    assert small == "nf4" and "GiB stay free beside the image model" in why
+
+
 def test_the_fast_brief_compile_is_paid_at_start_only_where_it_can_be_used():
-    assert wants_brief_warm_up("cuda", demo=False, requested="auto")
-    assert wants_brief_warm_up("cuda", demo=False, requested="fast")
-    assert not wants_brief_warm_up("cuda", demo=False, requested="nf4")  # the default: nothing to compile
-    assert not wants_brief_warm_up("cuda", demo=True, requested="fast")
-    assert not wants_brief_warm_up("cpu", demo=False, requested="fast")
+    assert wants_brief_warm_up("cuda", demo=False, mode="fast")
+    assert not wants_brief_warm_up("cuda", demo=False, mode="nf4")  # nothing to compile
+    assert not wants_brief_warm_up("cuda", demo=True, mode="fast")
+    assert not wants_brief_warm_up("cpu", demo=False, mode="fast")
 
 
 def test_brief_warm_up_runs_a_throwaway_brief_and_stores_nothing(studio_env):

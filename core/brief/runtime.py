@@ -110,26 +110,35 @@ REPETITION_PENALTY = 1.05
 FAST_BRIEF_MIN_FREE_GIB = 9.0  # 7.3 GiB measured peak plus room for the compile's workspaces
 
 
-def choose_brief_mode(device: str, free_bytes: int | None, requested: str = "auto") -> tuple[str, str]:
-    """(mode, reason). "auto" takes the fast mode on a GPU with room for a bf16 copy."""
-    if requested == "nf4":
-        return "nf4", "4-bit NF4, the default; on an H100/H200, STUDIO_BRIEF_MODE=fast trades 7.3 GiB for ~3 s briefs"
+def choose_brief_mode(device: str, room_bytes: int | None, requested: str = "auto") -> tuple[str, str]:
+    """(mode, reason). `room_bytes` is the GPU memory left once the image pipeline is at its
+    planned peak (core.render.plan.brief_room_bytes); None where that is unknown. "auto", the
+    default, takes the fast mode where a bf16 copy fits in that room, so the brief model never
+    crowds out the image model, and the 4-bit model where it does not."""
     if requested in BRIEF_MODES:
         return requested, "chosen by the STUDIO_BRIEF_MODE setting"
     if requested != "auto":
         raise ValueError(f"STUDIO_BRIEF_MODE must be auto or one of {BRIEF_MODES}, not {requested!r}")
     if device != "cuda":
         return "nf4", "no GPU: the 4-bit model is the smallest"
-    if free_bytes is not None and free_bytes / GIB < FAST_BRIEF_MIN_FREE_GIB:
-        return "nf4", f"only {free_bytes / GIB:.1f} GiB free; the bf16 model needs about {FAST_BRIEF_MIN_FREE_GIB:.0f}"
-    return "fast", "bf16 with a compiled static-cache decode fits beside the image model"
+    if room_bytes is not None and room_bytes / GIB < FAST_BRIEF_MIN_FREE_GIB:
+        return "nf4", (
+            f"only {max(room_bytes, 0) / GIB:.1f} GiB stay free beside the image model at its peak; "
+            f"the fast bf16 brief needs about {FAST_BRIEF_MIN_FREE_GIB:.0f}"
+        )
+    if room_bytes is None:
+        return "fast", "bf16 with a compiled static-cache decode (the image model's peak is not planned here)"
+    return "fast", (
+        f"{room_bytes / GIB:.0f} GiB stay free beside the image model at its peak: room for the bf16 brief "
+        f"with a compiled static-cache decode (about {FAST_BRIEF_MIN_FREE_GIB:.0f} GiB)"
+    )
 
 
-def wants_brief_warm_up(device: str, demo: bool, requested: str) -> bool:
+def wants_brief_warm_up(device: str, demo: bool, mode: str) -> bool:
     """Whether the studio should pay the fast brief's compile at start (a GPU, real models,
-    and a brief mode that may be fast): the first fast brief in a process otherwise waits
-    ~40 s for it (BENCHMARKS.md)."""
-    return device == "cuda" and not demo and requested in ("auto", "fast")
+    and the fast mode chosen): the first fast brief in a process otherwise waits ~40 s for
+    it (BENCHMARKS.md)."""
+    return device == "cuda" and not demo and mode == "fast"
 
 
 WARM_UP_DRAFT_SIZE = (1024, 1024)
@@ -143,7 +152,7 @@ def loading_stage(mode: str) -> str:
 def brief_loader(mode: str) -> Callable[[str, str], LoadedVL]:
     if mode == "fast":
         return lambda path, device: load_vl(path, device, quantize=False)
-    return lambda path, device: load_vl(path, device)  # the 4-bit default
+    return lambda path, device: load_vl(path, device)  # 4-bit NF4
 
 
 def brief_generation(mode: str, device: str) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.render.memory import Strategy, choose_strategy
+from core.render.memory import DEFAULT_MEMORY_MODEL, GIB, Strategy, choose_strategy
 from core.settings import PerformanceSettings
 
 
@@ -59,6 +59,17 @@ def host_free_bytes() -> int:
     import psutil
 
     return psutil.virtual_memory().available
+
+
+def brief_room_bytes(plan: PipelinePlan, memory: tuple[int, int] | None) -> int | None:
+    """GPU memory left for the brief model while the image pipeline is at its planned peak:
+    the free memory before the load, less the strategy's estimated peak and its headroom.
+    None where no strategy was planned (no GPU, demo models). The fast brief is chosen only
+    where this has room for it (core.brief.runtime.choose_brief_mode)."""
+    if memory is None or plan.strategy is None:
+        return None
+    free, _total = memory
+    return int(free - (plan.strategy.estimated_peak_gib + DEFAULT_MEMORY_MODEL.headroom_gib) * GIB)
 
 
 def plan_pipeline(

@@ -39,7 +39,7 @@ from core.queue.sql import SqlJobQueue
 from core.queue.celery_app import make_celery_app
 from core.queue.celery_queue import CeleryJobQueue
 from core.services.textcheck import make_after_poster_hook
-from core.render.plan import gpu_memory, host_free_bytes, plan_pipeline
+from core.render.plan import brief_room_bytes, gpu_memory, host_free_bytes, plan_pipeline
 from core.settings import Settings
 from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, DatabaseUnavailable, open_database  # noqa: F401  (the app shows DatabaseUnavailable)
@@ -152,12 +152,14 @@ class Studio:
         self.performance = settings.performance
         # Placement, compile and fast mode are decided once, before the load, from the GPU
         # memory free now (core/render/memory.py); the settings page shows the plan and its reasons.
+        memory = gpu_memory() if settings.device == "cuda" else None
         self.plan = plan_pipeline(
-            settings.device,
-            self.models.demo,
-            self.performance,
-            memory=gpu_memory() if settings.device == "cuda" else None,
-            host_free=host_free_bytes(),
+            settings.device, self.models.demo, self.performance, memory=memory, host_free=host_free_bytes()
+        )
+        # The brief mode is decided once with the plan, from the room the image model leaves:
+        # the start-up compile and every brief of this process then agree on it.
+        self.brief_choice = choose_brief_mode(
+            settings.device, brief_room_bytes(self.plan, memory), self.performance.brief_mode
         )
         runner_options.setdefault("load_advice", load_failure_advice(settings))
         runner_options.setdefault("load_pipeline", self._load_pipeline)
@@ -221,17 +223,11 @@ class Studio:
             return self._tokenizer
 
     def brief_mode(self) -> tuple[str, str]:
-        """(mode, reason) for the next brief: the fast bf16 mode where the GPU has room."""
-        free = None
-        if self.settings.device == "cuda":
-            memory = gpu_memory()
-            free = memory[0] if memory else None
-        return choose_brief_mode(self.settings.device, free, self.performance.brief_mode)
+        """(mode, reason) of this process's briefs: decided at start (see __init__)."""
+        return self.brief_choice
 
     def _wants_brief_warm_up(self) -> bool:
-        return self.serves_briefs and wants_brief_warm_up(
-            self.settings.device, self.models.demo, self.performance.brief_mode
-        )
+        return self.serves_briefs and wants_brief_warm_up(self.settings.device, self.models.demo, self.brief_choice[0])
 
     def _warm_up(self, pipe) -> None:
         """The worker's start: the pipeline's compile first, then the brief's in its own
