@@ -186,3 +186,19 @@ def test_the_compose_tile_shows_the_preview_while_the_job_runs(previews_every_2,
     wait_for_jobs(app_studio.db, [job_id])
     at.run()
     assert not any(c.startswith("live preview") for image in at.image for c in image.captions)
+
+
+def test_previews_in_an_s3_store_are_replaced_in_place_and_removed(s3_bucket):
+    # The team deployment: a worker on one host writes, the app on another reads by job id.
+    from storage.files import open_image_store
+
+    store = open_image_store(s3_bucket.url("posters"))
+    assert store.read_preview(41) is None
+    store.put_preview(41, Image.new("RGB", (166, 166), (200, 30, 30)))
+    store.put_preview(41, Image.new("RGB", (166, 166), (30, 30, 200)))
+    assert s3_bucket.keys("posters/") == ["previews/job-41.webp"]  # one object, replaced
+    with Image.open(io.BytesIO(store.read_preview(41))) as preview:
+        red, _, blue = preview.convert("RGB").getpixel((80, 80))
+        assert blue > 150 and red < 80  # the newer preview
+    store.delete_preview(41)
+    assert s3_bucket.keys("posters/") == [] and store.read_preview(41) is None
