@@ -588,8 +588,9 @@ def suite_preview(args) -> None:
                    overhead_pct=round((denoise["on"] / denoise["off"] - 1) * 100, 2),
                    graphs_before=graphs_before, graphs_after=graphs_after)
 
-        # One preview's parts, alone, on latents of the real shape and dtype.
-        width, height = SQUARE
+        # One preview's parts, alone, on latents of the real shape and dtype (1328x1328 with
+        # --tiny too: the projection does not depend on the model's size).
+        width, height = 1328, 1328
         dtype = torch.bfloat16 if device == "cuda" else torch.float32
         packed = torch.randn(1, (height // 16) * (width // 16), published.projection.channels * 4, device=device,
                              dtype=dtype)
@@ -604,12 +605,18 @@ def suite_preview(args) -> None:
             "preview_total_ms": lambda: on_image(every, steps, published.image(packed, height, width)),
         }
         for name, call in parts.items():
+            # Each call timed alone (each ends in a host copy or a write, so a sync): the
+            # median, and the 90th percentile beside it, so a busy host shows as a spread.
             sync()
-            start = time.perf_counter()
+            times = []
             for _ in range(repeats):
+                start = time.perf_counter()
                 call()
-            sync()
-            timings[name] = round((time.perf_counter() - start) / repeats * 1000, 3)
+                sync()
+                times.append(time.perf_counter() - start)
+            times.sort()
+            timings[name] = round(statistics.median(times) * 1000, 3)
+            timings[name.replace("_ms", "_p90_ms")] = round(times[int(repeats * 0.9)] * 1000, 3)
         record("one_preview_1328", **timings, preview_px=list(image.size), webp_bytes=len(preview_webp(image)),
                latents_dtype=str(dtype), channels=published.projection.channels,
                note="random latents of the real packed shape; total = project + copy + WebP + store write + row")

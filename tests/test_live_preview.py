@@ -62,6 +62,18 @@ def test_unpacking_matches_the_pipelines_own(pipe, channels):
     assert torch.equal(ours, theirs)
 
 
+def test_projecting_packed_tokens_is_projecting_the_unpacked_latents():
+    projection = load_projection(WAN21_PROJECTION)
+    packed = torch.randn(1, (96 // 16) * (160 // 16), 64)
+    latents = unpack_latents(packed, height=96, width=160)[0]  # 16, 12, 20
+    weights, bias = torch.tensor(projection.weights), torch.tensor(projection.bias)
+    rgb = torch.einsum("chw,cr->hwr", latents, weights) + bias
+    expected = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    ours = LatentPreviewer(projection).rgb(packed, height=96, width=160)
+    assert ours.shape == (12, 20, 3)
+    assert abs(ours.astype(int) - expected.astype(int)).max() <= 1  # float rounding at .5 at most
+
+
 def test_a_fit_on_the_demo_vae_beats_a_mean_colour_image(pipe):
     report = fit_vae(pipe.vae, source="test", images=8, size=64)
     # Held-out images: the fit must explain the decode's colours, not just their average.
