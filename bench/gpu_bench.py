@@ -22,6 +22,7 @@ and appends one JSON object per measurement to <out>/results.jsonl:
     python bench/gpu_bench.py nf4    --out $OUT --cap 16  # the NF4 transformer, saved then loaded 4-bit
     python bench/gpu_bench.py brief  --out $OUT        # Qwen2.5-VL-3B: nf4 vs bf16 static, transient vs warm
     python bench/gpu_bench.py fp8    --out $OUT        # opt-in fp8: speed and output difference
+    python bench/gpu_bench.py preview --out $OUT       # live preview: steps with and without, one preview's parts
     python bench/gpu_bench.py table  --out $OUT        # print the results as a table
 
 `--tiny` runs the same code on the tiny demo models on CPU, to check the script before a
@@ -251,7 +252,7 @@ def request(tokenizer, size, steps, cfg, seed=0, prompt_tokens=400):
     )
 
 
-def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, **extra) -> dict | None:
+def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, preview=None, **extra) -> dict | None:
     """One engine.generate call, timed: wall time, per-step times from CUDA events, peak."""
     from core.render.generate import generate
 
@@ -260,7 +261,7 @@ def run_generation(pipe, name: str, size, steps: int, cfg: float, on_step=None, 
     reset_peak()
     start = time.perf_counter()
     try:
-        result = generate(pipe, req, on_step=on_step, check_output=False)
+        result = generate(pipe, req, on_step=on_step, check_output=False, preview=preview)
     except Exception as error:  # an OOM or a failed compile is a result too
         traceback.print_exc()
         record(name, ok=False, error=f"{type(error).__name__}: {str(error)[:300]}", width=size[0], height=size[1],
@@ -517,6 +518,143 @@ def write_random_lora(transformer, folder: str, rank: int) -> None:
             layers[f"{name}.lora_A.weight"] = down.to(torch.bfloat16 if not TINY else torch.float32)
             layers[f"{name}.lora_B.weight"] = up.to(torch.bfloat16 if not TINY else torch.float32)
     QwenImagePipeline.save_lora_weights(folder, transformer_lora_layers=layers)
+
+
+def suite_preview(args) -> None:
+    """The live preview's cost (core/render/preview.py) on the compiled resident path at
+    1328x1328: the same poster's steps without previews and with one every `--every` steps,
+    interleaved, with what the worker does around them (SQLite progress every step; a preview
+    is the projection, its copy to the host, a WebP and its write to a local image store, and
+    the row's preview step); then one preview's parts, timed alone; then the projection's fit
+    on this VAE. Compiled graphs are counted before and after the preview runs: a preview
+    must not make the transformer recompile."""
+    from core.render.pipeline import build_pipeline
+    from core.render.preview import WAN21_PROJECTION, LatentPreviewer, LivePreview, load_projection, resolve_projection
+    from core.render.preview_fit import fit_vae
+    from storage.files import ImageStore, preview_webp
+
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    pipe = build_pipeline(components, device, strategy=notebook_placement(), compile=not TINY)
+    steps = 10 if TINY else 20
+    every = args.every
+    # With --tiny the steps run at the draft size a demo user draws (784x784); one preview's
+    # parts are timed at 1328x1328 with the published 16-channel factors either way.
+    size = (784, 784) if TINY else SQUARE
+    engine = "eager (CPU)" if TINY else "compiled"
+
+    # The projection: the published factors for the real 16-channel VAE; the tiny demo VAE
+    # (4 channels) gets its own fit, as the demo builder does.
+    start = time.perf_counter()
+    if TINY:
+        projection = fit_vae(pipe.vae, source="tiny bench fit", images=8, size=64).projection
+    else:
+        projection = resolve_projection("Qwen/Qwen-Image-2512", pipe.vae.config)
+    record("projection", source=projection.source, channels=projection.channels,
+           seconds=round(time.perf_counter() - start, 2))
+    previewer = LatentPreviewer(projection)
+    published = LatentPreviewer(load_projection(WAN21_PROJECTION))
+
+    def graphs() -> int | None:
+        if TINY:
+            return None
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"]["unique_graphs"])
+
+    with tempfile.TemporaryDirectory() as folder:
+        on_step, on_image = preview_writers(folder)
+        run_generation(pipe, "preview_warmup", size, 3, 4.0, on_step=on_step)  # compiles
+        graphs_before = graphs()
+        rows = {"off": [], "on": []}
+        for repeat in range(2):
+            for mode in ("off", "on"):
+                live = LivePreview(previewer, every, on_image) if mode == "on" else None
+                row = run_generation(pipe, f"preview_{mode}_{size[0]}_{steps}steps_{repeat + 1}", size, steps, 4.0,
+                                     on_step=on_step, preview=live, every=every if live else 0,
+                                     mode=f"{engine} + SQLite progress" + (f" + preview every {every}" if live else ""))
+                if row:
+                    rows[mode].append(row)
+        graphs_after = graphs()
+        if rows["off"] and rows["on"]:
+            # Mean, not median: only one step in `every` carries a preview.
+            denoise = {mode: statistics.mean(r["denoise_s"] for r in rows[mode]) for mode in rows}
+            count = len([s for s in range(1, steps + 1) if s % every == 0 and s < steps])
+            record("preview_cost_in_steps", width=size[0], height=size[1], steps=steps, every=every,
+                   previews_per_run=count, projection_channels=projection.channels,
+                   step_mean_off_s=round(denoise["off"] / steps, 4), step_mean_on_s=round(denoise["on"] / steps, 4),
+                   denoise_off_s=round(denoise["off"], 3), denoise_on_s=round(denoise["on"], 3),
+                   ms_per_preview=round((denoise["on"] - denoise["off"]) / max(count, 1) * 1000, 2),
+                   overhead_pct=round((denoise["on"] / denoise["off"] - 1) * 100, 2),
+                   graphs_before=graphs_before, graphs_after=graphs_after)
+
+        # One preview's parts, alone, on latents of the real shape and dtype (1328x1328 with
+        # --tiny too: the projection does not depend on the model's size).
+        width, height = 1328, 1328
+        dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        packed = torch.randn(1, (height // 16) * (width // 16), published.projection.channels * 4, device=device,
+                             dtype=dtype)
+        store = ImageStore(folder)
+        repeats = 50
+        timings = {}
+        image = published.image(packed, height, width)  # first call builds the weights on the device
+        parts = {
+            "unpack_project_copy_ms": lambda: published.image(packed, height, width),
+            "webp_encode_ms": lambda: preview_webp(image),
+            "store_write_ms": lambda: store.put_preview(1, image),
+            "preview_total_ms": lambda: on_image(every, steps, published.image(packed, height, width)),
+        }
+        for name, call in parts.items():
+            # Each call timed alone (each ends in a host copy or a write, so a sync): the
+            # median, and the 90th percentile beside it, so a busy host shows as a spread.
+            sync()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                call()
+                sync()
+                times.append(time.perf_counter() - start)
+            times.sort()
+            timings[name] = round(statistics.median(times) * 1000, 3)
+            timings[name.replace("_ms", "_p90_ms")] = round(times[int(repeats * 0.9)] * 1000, 3)
+        record("one_preview_1328", **timings, preview_px=list(image.size), webp_bytes=len(preview_webp(image)),
+               latents_dtype=str(dtype), channels=published.projection.channels,
+               note="random latents of the real packed shape; total = project + copy + WebP + store write + row")
+
+    # The fit a user runs for their own weights (python -m core.render.preview_fit), on this VAE.
+    if not TINY:
+        start = time.perf_counter()
+        report = fit_vae(pipe.vae, source="bench", images=32, size=256, device=device)
+        record("fit_on_this_vae", seconds=round(time.perf_counter() - start, 2), **report.as_dict(),
+               note="random weights: only the time means anything")
+
+
+def preview_writers(folder: str):
+    """The worker's calls around a generation (core/queue/runner.py) on a fresh SQLite DB and
+    a local image store: progress every step, and a preview's image then its row."""
+    from core.recipe import Recipe, product_of
+    from storage import jobs as job_rows
+    from storage.db import open_database
+    from storage.files import ImageStore
+
+    db = open_database(f"sqlite:///{folder}/bench.db")
+    store = ImageStore(folder)
+    recipe = Recipe(product=product_of({"name": "bench"}), tone="Bold", style_keywords="", language="en", brief_id=None,
+                    brief_text="", brand_kit_id=None, brand_block="", preset_key="instagram_post", draft_size=False,
+                    width=SQUARE[0], height=SQUARE[1], steps=50, true_cfg_scale=4.0, seed=0, model_id="bench",
+                    demo_models=False, negative_prompt=" ", prompt="bench", exact_strings=[], token_count=1,
+                    max_sequence_length=512, builder_version="bench")
+    job_rows.enqueue(db, recipe, [0])
+    job_id = job_rows.claim_next(db, "bench").id  # record_preview only touches a running job
+
+    def on_step(step, total):
+        job_rows.record_progress(db, job_id, step, total)
+
+    def on_image(step, total, image):
+        store.put_preview(job_id, image)
+        job_rows.record_preview(db, job_id, step)
+
+    return on_step, on_image
 
 
 def sqlite_progress_writer(folder: str):
@@ -945,7 +1083,7 @@ def main() -> None:
     global OUT, SUITE, TINY, SQUARE, WIDE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", choices=["speed", "startup", "profile", "memory", "nf4", "callback", "batched", "brief", "fp8",
-                                          "table", "versions"])
+                                          "preview", "table", "versions"])
     parser.add_argument("--cudagraphs", action="store_true", help="callback suite: compile with CUDA graphs instead")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench/results"))
     parser.add_argument("--tiny", action="store_true", help="demo-size models on CPU, to test this script")
@@ -966,6 +1104,7 @@ def main() -> None:
     parser.add_argument("--nf4-own-loop", action="store_true", help="brief suite: NF4 through the own decode loop")
     parser.add_argument("--cfg-off", action="store_true", help="memory suite: also steps without CFG")
     parser.add_argument("--fp8-keep-mlp", action="store_true")
+    parser.add_argument("--every", type=int, default=5, help="preview suite: a preview every N steps")
     args = parser.parse_args()
 
     OUT = Path(args.out)
@@ -983,7 +1122,7 @@ def main() -> None:
         return
     suites = {"speed": suite_speed, "startup": suite_startup, "profile": suite_profile, "memory": suite_memory, "nf4": suite_nf4, "callback": suite_callback, "batched": suite_batched,
               "brief": suite_brief,
-              "fp8": suite_fp8}
+              "fp8": suite_fp8, "preview": suite_preview}
     try:
         suites[args.suite](args)
     except Exception as error:

@@ -17,6 +17,8 @@
 | STUDIO_BROKER_URL     | redis://127.0.0.1:6379/0         | the Celery broker (STUDIO_QUEUE=celery)              |
 | STUDIO_BROKER_VISIBILITY_TIMEOUT | 7200                  | seconds before Redis hands an unacknowledged task to another worker |
 | STUDIO_JOB_MAX_ATTEMPTS | 3                              | claims of one job before a worker that keeps dying fails it |
+| STUDIO_PREVIEW_EVERY  | 5                                | a live preview of a running job every N steps; 0: none |
+| STUDIO_PREVIEW_PROJECTION |                              | JSON of the preview's latent->RGB map (core/render/preview.py picks one if unset) |
 
 Speed and memory, read into `performance`:
 
@@ -62,6 +64,9 @@ DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 # (the second claim would find it running and do nothing, but a worker would be held up).
 DEFAULT_VISIBILITY_TIMEOUT_S = 7200
 DEFAULT_JOB_MAX_ATTEMPTS = 3
+# A live preview every 5 steps: 8 previews in a 40-step poster, each a small projection and
+# a few kB written (BENCHMARKS.md, "Live preview"), while the tile still changes every few s.
+DEFAULT_PREVIEW_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ class Settings:
     broker_url: str = DEFAULT_BROKER_URL
     broker_visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
     job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS
+    preview_every: int = DEFAULT_PREVIEW_EVERY  # 0: no live preview
+    preview_projection: str | None = None  # a JSON file; None: core/render/preview.py chooses
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -143,6 +150,19 @@ def _positive_int(env, name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return value
+
+
+def _whole_number(env, name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name} must be a whole number, 0 or more, not {raw!r}")
     return value
 
 
@@ -185,6 +205,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     broker_url = (env.get("STUDIO_BROKER_URL") or DEFAULT_BROKER_URL).strip()
     visibility = _positive_int(env, "STUDIO_BROKER_VISIBILITY_TIMEOUT", DEFAULT_VISIBILITY_TIMEOUT_S)
     max_attempts = _positive_int(env, "STUDIO_JOB_MAX_ATTEMPTS", DEFAULT_JOB_MAX_ATTEMPTS)
+    preview_every = _whole_number(env, "STUDIO_PREVIEW_EVERY", DEFAULT_PREVIEW_EVERY)
+    preview_projection = (env.get("STUDIO_PREVIEW_PROJECTION") or "").strip() or None
 
     return Settings(
         data_dir=data_dir,
@@ -202,5 +224,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_url=broker_url,
         broker_visibility_timeout_s=visibility,
         job_max_attempts=max_attempts,
+        preview_every=preview_every,
+        preview_projection=preview_projection,
         storage_url=storage_url,
     )

@@ -292,6 +292,11 @@ def render_jobs() -> None:
                     st.progress(0.0, text="loading Qwen-Image (first job after a start)…")
                 else:
                     st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")
+                preview = jobs.live_preview(studio.store, state)
+                if preview is not None:
+                    # Not cached: it is replaced every few steps under the same name.
+                    st.image(preview, width="stretch",
+                             caption=f"live preview · step {state.preview_step} of {total} (approximate colours)")
                 if state.worker_id in workers:
                     st.caption(f"drawn by {plain(workers[state.worker_id])}")
             elif state.status == JobStatus.DONE:

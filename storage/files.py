@@ -30,6 +30,9 @@ from fsspec.utils import get_protocol
 from PIL import Image
 
 THUMB_SIZE = (384, 384)
+# A live preview (core/render/preview.py) is about 166x166 at 1328x1328: at this quality its
+# WebP is a few kB, one small object replaced every few steps, on S3 too.
+PREVIEW_WEBP_QUALITY = 80
 
 
 class StorageError(RuntimeError):
@@ -169,6 +172,32 @@ class ImageStore:
             # what it has buffered when it is closed, also when closed by an error.
             self.fs.pipe_file(path, data)
 
+    # -- live previews: one small WebP per running job, replaced in place, removed at the end --
+
+    @staticmethod
+    def preview_path(job_id: int) -> str:
+        """A running job's preview lives at a name made from its id alone, so any process
+        (the app, a worker on another host) finds it with the job row and nothing else."""
+        return f"previews/job-{job_id}.webp"
+
+    def put_preview(self, job_id: int, image: Image.Image) -> str:
+        """Write (or replace) a job's preview. The write is whole or nothing, as every write
+        here, so a page reading it meanwhile gets the old preview or the new one."""
+        relative = self.preview_path(job_id)
+        self._write(self._full(relative), preview_webp(image))
+        return relative
+
+    def read_preview(self, job_id: int) -> bytes | None:
+        """The preview's bytes, or None when there is none (never written, or the job just
+        finished and took it away between the row read and this one)."""
+        try:
+            return self.read_bytes(self.preview_path(job_id))
+        except FileNotFoundError:
+            return None
+
+    def delete_preview(self, job_id: int) -> None:
+        self.delete(self.preview_path(job_id))
+
     def read_bytes(self, relative: str) -> bytes:
         return self.fs.cat_file(self._full(relative))
 
@@ -187,6 +216,13 @@ def open_image_store(url: str | os.PathLike) -> ImageStore:
     store = ImageStore(url)
     store.check()
     return store
+
+
+def preview_webp(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    # method 2 of 6: a fast encoder setting; at this size quality barely differs.
+    image.convert("RGB").save(buffer, format="WEBP", quality=PREVIEW_WEBP_QUALITY, method=2)
+    return buffer.getvalue()
 
 
 def make_thumbnail(image: Image.Image, size: tuple[int, int] = THUMB_SIZE) -> bytes:

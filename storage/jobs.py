@@ -5,6 +5,8 @@ atomically, so two workers (or two browser tabs) never run the same job twice.
 A polling worker takes the oldest queued job (`claim_next`); a broker's task names its job
 (`claim_job`), and a redelivered task finds the job done or running under a live worker and
 does nothing. With a broker, `dispatched_at` says the task was sent (`mark_dispatched`).
+While it runs, `preview_step` says which step its live preview shows (`record_preview`);
+every way out of `running` clears it, and the worker then deletes the image.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class JobState:
     # is not sent yet (None once it is, and always with the SQL queue).
     worker_id: str | None = None
     dispatch_error: str | None = None
+    # The step the job's live preview shows (ImageStore.preview_path); None: no preview.
+    preview_step: int | None = None
 
 
 def enqueue(
@@ -143,6 +147,7 @@ def claim_job(
                     f"The worker drawing this job stopped {job.attempts} times (killed or out of memory) "
                     f"before it finished, so it was not tried again. See the worker logs; then retry it."
                 )
+                job.preview_step = None
                 job.finished_at = utcnow()
                 return None
         now = utcnow()
@@ -151,7 +156,7 @@ def claim_job(
             .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
             .values(
                 status=JobStatus.RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now,
-                progress_step=0, attempts=job.attempts + 1,
+                progress_step=0, attempts=job.attempts + 1, preview_step=None,
             )
         ).rowcount
         if claimed != 1:
@@ -226,6 +231,17 @@ def record_progress(db: Database, job_id: int, step: int, total: int) -> bool:
 
 
 @retry_on_disconnect
+def record_preview(db: Database, job_id: int, step: int) -> None:
+    """The job's preview image now shows `step`; written after the image, so a page that
+    sees the step finds the image. Only a running job takes it: a preview written while the
+    job was being cancelled or failed must not bring its step back."""
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING).values(preview_step=step)
+        )
+
+
+@retry_on_disconnect
 def is_cancel_requested(db: Database, job_id: int) -> bool:
     with db.reader() as session:
         return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
@@ -268,6 +284,7 @@ def complete(db: Database, job_id: int, stored: StoredImage, timings: dict) -> i
         session.add(poster)
         job.status = JobStatus.DONE
         job.progress_step = job.progress_total
+        job.preview_step = None
         job.timings = timings
         job.finished_at = utcnow()
         session.flush()
@@ -281,6 +298,7 @@ def fail(db: Database, job_id: int, error: str, timings: dict | None = None) -> 
         job.status = JobStatus.FAILED
         job.error = error
         job.timings = timings or {}
+        job.preview_step = None
         job.finished_at = utcnow()
 
 
@@ -290,6 +308,7 @@ def mark_cancelled(db: Database, job_id: int, timings: dict | None = None) -> No
         job = session.get(Job, job_id)
         job.status = JobStatus.CANCELLED
         job.timings = timings or {}
+        job.preview_step = None
         job.finished_at = utcnow()
 
 
@@ -315,6 +334,7 @@ def recover_interrupted(
             if stale or not is_worker_alive(job.worker_id or ""):
                 job.status = JobStatus.FAILED
                 job.error = "interrupted by restart"
+                job.preview_step = None
                 job.finished_at = utcnow()
                 recovered += 1
     return recovered
@@ -341,6 +361,7 @@ def job_states(db: Database, job_ids: list[int]) -> list[JobState]:
                 cancel_requested=job.cancel_requested,
                 worker_id=job.worker_id,
                 dispatch_error=job.dispatch_error if job.dispatched_at is None else None,
+                preview_step=job.preview_step,
             )
             for job, poster_id in rows
         }

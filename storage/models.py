@@ -172,6 +172,9 @@ class Job(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     dispatch_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The step the live preview in the image store shows (ImageStore.preview_path); NULL
+    # when there is none. Cleared when the job finishes, before the file is deleted.
+    preview_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     parent_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
     # "Generate until all text is correct": the most jobs this variant set may grow to.

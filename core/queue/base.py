@@ -68,6 +68,9 @@ class JobQueue(Protocol):
     def record_progress(self, job_id: int, step: int, total: int) -> bool:
         """Store progress and a heartbeat. Returns whether the user asked to cancel."""
 
+    def record_preview(self, job_id: int, step: int) -> None:
+        """The job's live preview image (written to the image store first) shows `step`."""
+
     def is_cancel_requested(self, job_id: int) -> bool: ...
 
     def complete(self, job_id: int, stored: StoredImage, timings: dict) -> int:

@@ -29,6 +29,7 @@ from core.render.generate import (
 from core.queue.base import ClaimedJob, JobQueue
 from core.queue.liveness import is_worker_alive, new_worker_id, register, unregister
 from core.render.pipeline import setup_of
+from core.render.preview import LatentPreviewer, LivePreview
 from core.recipe import Recipe
 from storage.files import ImageStore
 
@@ -55,6 +56,10 @@ PosterHook = Callable[[int, Image.Image, ClaimedJob], None]
 # rendered stand-in image; it is never set by the app.
 ImageHook = Callable[[Image.Image, ClaimedJob], Image.Image]
 
+# Given the loaded pipeline, the live preview's projector for its VAE, or None where no
+# projection fits it (core/render/preview.py `resolve_projection`).
+PreviewerFor = Callable[[object], LatentPreviewer | None]
+
 # A model load that fails may only have been unlucky (a file system or hub hiccup, a
 # half-finished import elsewhere), so it is tried again after these pauses (three tries in
 # all) before the job is failed.
@@ -73,6 +78,8 @@ class JobRunner:
         warm_up: Callable[[object], None] | None = None,
         load_advice: str = "See the server log.",
         load_backoff_s: tuple[float, ...] = LOAD_BACKOFF_S,
+        preview_every: int = 0,
+        previewer_for: PreviewerFor | None = None,
     ):
         self.queue = queue
         self.store = store
@@ -88,6 +95,10 @@ class JobRunner:
         # soon as it starts, before any user waits on them.
         self.warm_up = warm_up
         self.warm_up_seconds: float | None = None
+        # Live preview every `preview_every` steps (0: off), stored beside the job.
+        self.preview_every = preview_every
+        self._previewer_for = previewer_for
+        self.previewer: LatentPreviewer | None = None
 
         self.worker_id = new_worker_id()
         self.pipeline = None
@@ -185,6 +196,11 @@ class JobRunner:
                 self._stop.wait(pauses[attempt - 1])
         self.load_seconds = time.perf_counter() - start
         self.model_state = "loaded"
+        if self.preview_every > 0 and self._previewer_for is not None:
+            try:
+                self.previewer = self._previewer_for(self.pipeline)
+            except Exception:  # posters matter more than their previews
+                logger.exception("live preview unavailable: its projection could not be loaded")
         return self.pipeline
 
     def run_next(self) -> bool:
@@ -213,6 +229,23 @@ class JobRunner:
             self.current_job_id = None
         return True
 
+    def _live_preview(self, job_id: int) -> LivePreview | None:
+        if self.previewer is None or self.preview_every <= 0:
+            return None
+
+        def store_preview(step: int, total: int, image: Image.Image) -> None:
+            # Image first, then the row: a page that sees the step finds the image.
+            self.store.put_preview(job_id, image)
+            self.queue.record_preview(job_id, step)
+
+        return LivePreview(self.previewer, self.preview_every, store_preview)
+
+    def _drop_preview(self, job_id: int) -> None:
+        try:
+            self.store.delete_preview(job_id)
+        except Exception:  # a leftover preview is a few kB; never fail a finished job over it
+            logger.exception("could not delete the live preview of job %s", job_id)
+
     def _run(self, claimed: ClaimedJob) -> None:
         started = time.perf_counter()
         try:
@@ -236,10 +269,13 @@ class JobRunner:
 
         request = generation_request(claimed.recipe)
         timings: dict = {}
+        preview = self._live_preview(claimed.id)
         try:
             if self.queue.is_cancel_requested(claimed.id):
                 raise GenerationCancelled()
-            result = generate(pipe, request, on_step=on_step, should_cancel=lambda: cancel_requested)
+            result = generate(
+                pipe, request, on_step=on_step, should_cancel=lambda: cancel_requested, preview=preview
+            )
             image = result.image
             if self.image_hook is not None:
                 image = self.image_hook(image, claimed)
@@ -268,6 +304,11 @@ class JobRunner:
                 {"total_s": round(time.perf_counter() - started, 3)},
             )
             return
+        finally:
+            # Every way out has cleared the row's preview step by now (complete, fail,
+            # mark_cancelled), so no page goes looking for the image removed here.
+            if preview is not None:
+                self._drop_preview(claimed.id)
 
         if self.after_poster is not None:
             try:

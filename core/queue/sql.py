@@ -57,6 +57,9 @@ class SqlJobQueue:
     def record_progress(self, job_id: int, step: int, total: int) -> bool:
         return job_rows.record_progress(self.db, job_id, step, total)
 
+    def record_preview(self, job_id: int, step: int) -> None:
+        job_rows.record_preview(self.db, job_id, step)
+
     def is_cancel_requested(self, job_id: int) -> bool:
         return job_rows.is_cancel_requested(self.db, job_id)
 

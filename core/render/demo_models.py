@@ -26,7 +26,12 @@ from pathlib import Path
 import torch
 
 # Bump when the demo architecture changes, so stale folders are rebuilt.
-DEMO_VERSION = "demo-v2"
+# v3: the image model folder carries its fitted live-preview projection.
+DEMO_VERSION = "demo-v3"
+# The live preview's projection is fitted on the demo VAE while it is built: few, small
+# images keep that near 1 s on two CPU cores (a 4-channel map has only 15 numbers to fit).
+PREVIEW_FIT_IMAGES = 8
+PREVIEW_FIT_SIZE = 64
 
 IMAGE_SUBDIR = "qwen-image-demo"
 VL_SUBDIR = "qwen-vl-demo"
@@ -285,6 +290,14 @@ def build_demo_models(out_dir: str | os.PathLike) -> tuple[Path, Path]:
             scheduler=scheduler, vae=vae, text_encoder=vl_model, tokenizer=tokenizer, transformer=transformer
         )
         pipe.save_pretrained(folder)
+        # No published projection fits a random 4-channel VAE: fit its own, beside it, where
+        # core/render/preview.py `resolve_projection` looks first.
+        from core.render.preview import PROJECTION_FILENAME, save_projection
+        from core.render.preview_fit import fit_vae
+
+        report = fit_vae(vae.eval(), source=f"least-squares fit on the demo VAE ({DEMO_VERSION})",
+                         images=PREVIEW_FIT_IMAGES, size=PREVIEW_FIT_SIZE)
+        save_projection(report.projection, folder / PROJECTION_FILENAME, {"fit": report.as_dict()})
 
     def write_vl(folder: Path) -> None:
         vl_model.save_pretrained(folder)

@@ -10,6 +10,7 @@ module is only ever driven by the one job worker (core/queue/runner.py) of a pro
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -19,6 +20,7 @@ import torch
 from PIL import Image
 
 from core.render.pipeline import setup_of
+from core.render.preview import LivePreview, is_preview_step
 
 # QwenImagePipeline wraps every prompt in this template and drops its first 34 tokens
 # (the system turn) before the transformer sees it. Counting tokens the same way gives the
@@ -30,6 +32,8 @@ PROMPT_TEMPLATE = (
     "<|im_start|>assistant\n"
 )
 PROMPT_TEMPLATE_DROP_TOKENS = 34
+
+logger = logging.getLogger(__name__)
 
 
 class GenerationCancelled(Exception):
@@ -182,13 +186,16 @@ def generate(
     on_step: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     check_output: bool = True,
+    preview: LivePreview | None = None,
 ) -> GenerationResult:
     """Draw one poster. `on_step(step, total)` is called after every denoising step with
-    1-based step numbers; `should_cancel()` is polled at the same point. `check_output=False`
-    is for the benchmark only, whose random weights may well produce NaNs."""
+    1-based step numbers; `should_cancel()` is polled at the same point. With `preview`, every
+    `preview.every` steps the latents become a small image (core/render/preview.py).
+    `check_output=False` is for the benchmark only, whose random weights may well produce NaNs."""
     setup = setup_of(pipe)
     clock = StepClock(on_cuda=setup.device == "cuda" and torch.cuda.is_available())
     timings: dict = {}
+    previews = 0
 
     # 1. Check inputs: nothing the pipeline would silently round or reject halfway.
     check_request(request)
@@ -196,9 +203,21 @@ def generate(
     generator = torch.Generator(device="cpu").manual_seed(request.seed)
 
     def on_step_end(pipeline, step_index, timestep, callback_kwargs):
+        nonlocal preview, previews
         clock.step()
         if on_step is not None:
             on_step(step_index + 1, request.steps)
+        if preview is not None and is_preview_step(step_index + 1, request.steps, preview.every):
+            # Only on these steps: the projection ends in a copy to the host, a sync that
+            # every step would pay otherwise. It runs here, outside the (compiled) transformer,
+            # on the small latents tensor, so no graph sees it.
+            try:
+                image = preview.previewer.image(callback_kwargs["latents"], request.height, request.width)
+                preview.on_image(step_index + 1, request.steps, image)
+                previews += 1
+            except Exception:  # a preview must never cost the poster: stop previewing this run
+                logger.exception("live preview failed; no more previews for this poster")
+                preview = None
         if should_cancel is not None and should_cancel():
             # diffusers' `interrupt` property has no setter; its documented way to stop is
             # this flag, checked at the top of every remaining step.
@@ -253,6 +272,8 @@ def generate(
             "GPU programs, or set STUDIO_STRATEGY to a strategy that keeps less on the GPU."
         ) from error
     seconds = time.perf_counter() - start
+    if previews:
+        timings["previews"] = previews
 
     # The decode copied the image to the host, so every CUDA event is done.
     step_seconds = clock.step_seconds()

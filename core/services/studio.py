@@ -34,6 +34,7 @@ from core.brief.runtime import (
 )
 from core.render.generate import load_tokenizer
 from core.render.pipeline import load_pipeline, warm_up
+from core.render.preview import LatentPreviewer, resolve_projection
 from core.queue.runner import JobRunner
 from core.queue.sql import SqlJobQueue
 from core.queue.celery_app import make_celery_app
@@ -163,6 +164,8 @@ class Studio:
         )
         runner_options.setdefault("load_advice", load_failure_advice(settings))
         runner_options.setdefault("load_pipeline", self._load_pipeline)
+        runner_options.setdefault("preview_every", settings.preview_every)
+        runner_options.setdefault("previewer_for", self._previewer_for)
         self.runner = JobRunner(
             self.queue,
             self.store,
@@ -211,6 +214,14 @@ class Studio:
             fast_mode=self.plan.fast_mode,
             lora_path=self.plan.lightning_lora,
         )
+
+    def _previewer_for(self, pipe) -> LatentPreviewer | None:
+        """The live preview's projection for the loaded VAE: a user's own file, one fitted
+        beside the model, or the published factors for Qwen-Image's VAE."""
+        projection = resolve_projection(
+            self.models.image_model, pipe.vae.config, override=self.settings.preview_projection
+        )
+        return LatentPreviewer(projection) if projection is not None else None
 
     @property
     def tokenizer(self):
