@@ -17,6 +17,7 @@
 | STUDIO_BROKER_URL     | redis://127.0.0.1:6379/0         | the Celery broker (STUDIO_QUEUE=celery)              |
 | STUDIO_BROKER_VISIBILITY_TIMEOUT | 7200                  | seconds before Redis hands an unacknowledged task to another worker |
 | STUDIO_JOB_MAX_ATTEMPTS | 3                              | claims of one job before a worker that keeps dying fails it |
+| STUDIO_ROLES_FILE     |                                  | TOML file with a [roles] table (core/access.py); else [roles] in secrets.toml |
 
 Speed and memory, read into `performance`:
 
@@ -125,6 +126,9 @@ class Settings:
     broker_url: str = DEFAULT_BROKER_URL
     broker_visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
     job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS
+    # Who gets which role once sign-in is on (core/access.py); None: [roles] in secrets.toml,
+    # or, without that either, everyone signed in is an admin.
+    roles_file: Path | None = None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -185,6 +189,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     broker_url = (env.get("STUDIO_BROKER_URL") or DEFAULT_BROKER_URL).strip()
     visibility = _positive_int(env, "STUDIO_BROKER_VISIBILITY_TIMEOUT", DEFAULT_VISIBILITY_TIMEOUT_S)
     max_attempts = _positive_int(env, "STUDIO_JOB_MAX_ATTEMPTS", DEFAULT_JOB_MAX_ATTEMPTS)
+    roles_file = (env.get("STUDIO_ROLES_FILE") or "").strip()
 
     return Settings(
         data_dir=data_dir,
@@ -203,4 +208,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         broker_visibility_timeout_s=visibility,
         job_max_attempts=max_attempts,
         storage_url=storage_url,
+        roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
     )
