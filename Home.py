@@ -13,7 +13,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pages.ui.markdown_text import plain  # noqa: E402
+from pages.ui.identity import auth_providers, current_actor, flush_cookies  # noqa: E402
 from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_bytes  # noqa: E402
+from core.access import NO_ACCESS, Right, RolesConfigError  # noqa: E402
 from core.services.gallery import GalleryFilter, list_posters  # noqa: E402
 from core.services.studio import DatabaseUnavailable  # noqa: E402
 
@@ -45,6 +47,36 @@ def home() -> None:
     st.page_link("pages/gallery.py", label=f"All {total} posters in the gallery →")
 
 
+def sign_in() -> None:
+    st.title("Qwen Poster Studio")
+    st.write("Sign in to use the studio: reviews, reruns, exports and brand-kit edits are signed with your account.")
+    providers = auth_providers()
+    if not providers:
+        st.button("Sign in", type="primary", key="btn_sign_in", on_click=st.login)
+    for provider in providers:
+        st.button(f"Sign in with {provider}", key=f"btn_sign_in_{provider}", on_click=st.login, args=(provider,))
+
+
+def no_access() -> None:
+    st.title("Qwen Poster Studio")
+    st.warning(
+        f"You are signed in as **{plain(actor.name)}**, but the studio's roles config gives this account no role. "
+        "Ask a studio admin to add you (README: Sign-in and roles).",
+        icon=":material/lock:",
+    )
+    st.button("Sign out", key="btn_sign_out_no_access", on_click=st.logout)
+
+
+def identity_panel() -> None:
+    with st.sidebar:
+        if actor.verified:
+            st.caption(f"Signed in as **{plain(actor.name)}** · {actor.role}")
+            st.button("Sign out", key="btn_sign_out", on_click=st.logout)
+        elif actor.name:
+            st.caption(f"Reviewing as **{plain(actor.name)}** (unverified: no sign-in is configured)")
+        flush_cookies()
+
+
 try:
     studio = get_studio()
 except DatabaseUnavailable as error:
@@ -52,18 +84,33 @@ except DatabaseUnavailable as error:
     # start is not cached, so the next reload tries again.
     st.error(f"**The studio cannot open its database.** {plain(str(error))}", icon=":material/database:")
     st.stop()
+try:
+    actor = current_actor(studio.settings)
+except RolesConfigError as error:
+    st.error(f"**The roles config cannot be used.** {plain(str(error))}", icon=":material/lock:")
+    st.stop()
+if actor is None or actor.role == NO_ACCESS:
+    # Only the sign-in (or no-access) page exists for this session: every other URL lands here.
+    st.navigation([st.Page(sign_in if actor is None else no_access, title="Sign in", default=True)], position="hidden").run()
+    st.stop()
 demo_banner(studio)
+identity_panel()
 sidebar_panel(studio)
 
-navigation = st.navigation(
-    [
-        st.Page(home, title="Home", icon=":material/home:", default=True),
+# Each session's navigation lists only the pages its role can use; a URL of any other page
+# is not served to it (Streamlit falls back to Home).
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+if actor.can(Right.COMPOSE):
+    pages += [
         st.Page("pages/brief.py", title="Brief", icon=":material/description:"),
         st.Page("pages/compose.py", title="Compose", icon=":material/palette:"),
-        st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-        st.Page("pages/brand_kits.py", title="Brand kits", icon=":material/style:"),
-        st.Page("pages/settings.py", title="Settings", icon=":material/speed:"),
     ]
-)
-navigation.run()
+pages += [
+    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+]
+if actor.can(Right.EDIT_KITS):
+    pages.append(st.Page("pages/brand_kits.py", title="Brand kits", icon=":material/style:"))
+if actor.can(Right.COMPOSE):
+    pages.append(st.Page("pages/settings.py", title="Settings", icon=":material/speed:"))
+st.navigation(pages).run()

@@ -19,6 +19,7 @@
 | STUDIO_JOB_MAX_ATTEMPTS | 3                              | claims of one job before a worker that keeps dying fails it |
 | STUDIO_PREVIEW_EVERY  | 5                                | a live preview of a running job every N steps; 0: none |
 | STUDIO_PREVIEW_PROJECTION |                              | JSON of the preview's latent->RGB map (core/render/preview.py picks one if unset) |
+| STUDIO_ROLES_FILE     |                                  | TOML file with a [roles] table (core/access.py); else [roles] in secrets.toml |
 
 Speed and memory, read into `performance`:
 
@@ -132,6 +133,9 @@ class Settings:
     job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS
     preview_every: int = DEFAULT_PREVIEW_EVERY  # 0: no live preview
     preview_projection: str | None = None  # a JSON file; None: core/render/preview.py chooses
+    # Who gets which role once sign-in is on (core/access.py); None: [roles] in secrets.toml,
+    # or, without that either, everyone signed in is an admin.
+    roles_file: Path | None = None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -207,6 +211,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     max_attempts = _positive_int(env, "STUDIO_JOB_MAX_ATTEMPTS", DEFAULT_JOB_MAX_ATTEMPTS)
     preview_every = _whole_number(env, "STUDIO_PREVIEW_EVERY", DEFAULT_PREVIEW_EVERY)
     preview_projection = (env.get("STUDIO_PREVIEW_PROJECTION") or "").strip() or None
+    roles_file = (env.get("STUDIO_ROLES_FILE") or "").strip()
 
     return Settings(
         data_dir=data_dir,
@@ -227,4 +232,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         preview_every=preview_every,
         preview_projection=preview_projection,
         storage_url=storage_url,
+        roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
     )

@@ -8,9 +8,11 @@ import logging
 
 import streamlit as st
 
+from core.access import AccessDenied, Right
 from core.prompt.brand import BrandKitError, brand_block, colors_to_text, validate_kit
 from core.prompt.builder import TONES
 from core.services.brand_kits import DuplicateKitName, create_kit, delete_kit, get_kit, list_kits, prompts_using, update_kit
+from pages.ui.identity import acting
 from pages.ui.markdown_text import plain
 from pages.ui.shared import get_studio, require_app_shell
 
@@ -76,7 +78,7 @@ if flash:
     st.success(flash)
 flash_error = st.session_state.pop("kit_flash_error", None)
 if flash_error:
-    st.error(flash_error)
+    st.error(plain(flash_error))
 
 kits = list_kits(studio.db)
 left, right = st.columns([3, 2], gap="large")
@@ -98,7 +100,8 @@ with left:
             st.caption(" · ".join(d for d in details if d) or "No defaults set.")
             c1, c2, _ = st.columns([1, 1, 3])
             c1.button("Edit", key=f"kit_edit_{kit.id}", on_click=start_edit, args=(kit.id,))
-            if c2.button("Delete", key=f"kit_delete_{kit.id}"):
+            # Only admins delete kits (delete_kit refuses anyone else too).
+            if acting().can(Right.DELETE) and c2.button("Delete", key=f"kit_delete_{kit.id}"):
                 st.session_state.kit_confirm_delete = kit.id
             if st.session_state.get("kit_confirm_delete") == kit.id:
                 used = prompts_using(studio.db, kit.id)
@@ -113,8 +116,11 @@ with left:
                 d1, d2, _ = st.columns([1, 1, 3])
                 if d1.button("Yes, delete", key=f"kit_delete_yes_{kit.id}", type="primary"):
                     st.session_state.pop("kit_confirm_delete", None)
-                    if delete_kit(studio.db, kit.id):
-                        st.session_state.kit_flash = f"Deleted the kit {plain(kit.name)}."
+                    try:
+                        if delete_kit(studio.db, kit.id, actor=acting()):
+                            st.session_state.kit_flash = f"Deleted the kit {plain(kit.name)}."
+                    except AccessDenied as problem:
+                        st.session_state.kit_flash_error = str(problem)
                     if st.session_state.get("kit_editing") == kit.id:
                         st.session_state.kit_reset = True
                     st.rerun()
@@ -161,14 +167,16 @@ with right:
     if b1.button("Save kit" if editing is None else "Save changes", type="primary", key="kit_save", disabled=spec is None):
         try:
             if editing is None:
-                create_kit(studio.db, spec)
+                create_kit(studio.db, spec, actor=acting())
                 st.session_state.kit_flash = f"Created the kit {plain(spec.name)}."
-            elif update_kit(studio.db, editing, spec):
+            elif update_kit(studio.db, editing, spec, actor=acting()):
                 st.session_state.kit_flash = f"Saved the kit {plain(spec.name)}."
             else:
                 st.session_state.kit_flash_error = "That kit was deleted meanwhile; save it again as a new kit."
                 st.session_state.kit_editing = None
                 st.rerun()
+        except AccessDenied as problem:
+            st.error(plain(str(problem)))
         except DuplicateKitName:
             st.error(f"A kit named {plain(repr(spec.name))} already exists. Pick another name, or edit that kit.")
         except Exception:

@@ -6,6 +6,8 @@ import logging
 
 import streamlit as st
 
+from core.access import AccessDenied
+from pages.ui.identity import acting
 from core.services.compose import MAX_BEST_OF, MAX_VARIANTS, ComposeError, ComposeRequest, prepare, submit
 from core.prompt.presets import DEFAULT_PRESET, PRESETS
 from core.prompt import limits
@@ -238,8 +240,10 @@ with right:
 
     if st.button("Generate", type="primary", disabled=recipe is None, key="btn_generate"):
         try:
-            submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
-        except ComposeError as problem:
+            submission = submit(
+                studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo, actor=acting()
+            )
+        except (ComposeError, AccessDenied) as problem:
             st.error(plain(str(problem)), icon="✋")
         except Exception:
             logger.exception("could not queue the jobs")

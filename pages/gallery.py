@@ -34,9 +34,11 @@ from core.services.gallery import (
     unchecked_poster_ids,
     zip_file_name,
 )
+from core.access import AccessDenied, Right
 from core.states import ACTIVE_STATUSES, JobStatus
 from core.services.reviews import VERDICTS, ReviewSummary, reviewer_names, reviews_for, summaries, summarize
 from pages.ui.compose_addons import fill_compose
+from pages.ui.identity import acting
 from pages.ui.compare_tray import MAX_COMPARE, compare_checkbox, tray
 from pages.ui.review import current_reviewer, review_form, review_history, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
@@ -74,7 +76,7 @@ def zip_button(poster_ids: list[int], selection: str, label: str, key: str) -> N
     """A zip download, built only when clicked (it reads every image)."""
     st.download_button(
         label,
-        data=lambda: zip_posters(studio.db, studio.store, poster_ids, selection),
+        data=lambda: zip_posters(studio.db, studio.store, poster_ids, selection, actor=acting()),
         file_name=zip_file_name(selection),
         mime="application/zip",
         key=key,
@@ -110,7 +112,7 @@ def tile(card: PosterCard, summary: ReviewSummary | None, title: str | None = No
                 st.rerun()
             with c2:
                 compare_checkbox(card.id)
-        elif card.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        elif card.status in (JobStatus.FAILED, JobStatus.CANCELLED) and acting().can(Right.COMPOSE):
             retried = retry_button(studio, card.job_id)
             if retried is not None:
                 st.success(f"Queued again as job {retried.job_ids[0]} (seed {retried.seeds[0]}).")
@@ -352,7 +354,8 @@ def recipe_section(detail) -> None:
                 if text:
                     st.markdown(f"**{key.replace('_', ' ').capitalize()}**")
                     st.text(text)
-            st.page_link("pages/brief.py", label=f"Open brief #{recipe.brief_id}", query_params={"brief": str(recipe.brief_id)})
+            if acting().can(Right.COMPOSE):  # the Brief page is in a designer's navigation only
+                st.page_link("pages/brief.py", label=f"Open brief #{recipe.brief_id}", query_params={"brief": str(recipe.brief_id)})
     elif recipe.brief_text:
         with st.expander("Brief used"):
             st.text(recipe.brief_text)
@@ -364,7 +367,7 @@ def export_section(detail) -> None:
     original = ExportOptions()
     st.download_button(
         "Download PNG",
-        data=lambda: export_poster(studio.db, studio.store, detail.id, original)[1],
+        data=lambda: export_poster(studio.db, studio.store, detail.id, original, actor=acting())[1],
         file_name=export_file_name(detail.id, detail.recipe.seed, (detail.width, detail.height), "png"),
         mime="image/png",
         key="detail_download_png",
@@ -388,7 +391,7 @@ def export_section(detail) -> None:
         size = preset.export if size_mode != "original" else (detail.width, detail.height)
         st.download_button(
             f"Download {FORMATS[fmt][0].split(' ')[0]} {size[0]}×{size[1]}",
-            data=lambda: export_poster(studio.db, studio.store, detail.id, options)[1],
+            data=lambda: export_poster(studio.db, studio.store, detail.id, options, actor=acting())[1],
             file_name=export_file_name(detail.id, detail.recipe.seed, size, fmt),
             mime=FORMATS[fmt][2],
             key="detail_download_export",
@@ -406,6 +409,9 @@ def edit_and_rerun(detail) -> None:
 
 
 def rerun_section(detail) -> None:
+    actor = acting()
+    if not actor.can(Right.COMPOSE):
+        return  # viewers: the rerun buttons are not theirs (the services refuse them too)
     st.subheader("Rerun")
     model_id, demo = studio.models.image_model_id, studio.models.demo
     c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
@@ -421,10 +427,10 @@ def rerun_section(detail) -> None:
         return
     try:
         if exact:
-            result = rerun_exact(studio.db, studio.queue, detail.id, model_id, demo)
+            result = rerun_exact(studio.db, studio.queue, detail.id, model_id, demo, actor=actor)
         else:
-            result = rerun_new_seeds(studio.db, studio.queue, detail.id, int(count), model_id, demo)
-    except RerunError as problem:
+            result = rerun_new_seeds(studio.db, studio.queue, detail.id, int(count), model_id, demo, actor=actor)
+    except (RerunError, AccessDenied) as problem:
         st.error(plain(str(problem)))
         return
     except Exception:
@@ -535,10 +541,12 @@ def show_detail(poster_id: int) -> None:
     st.fragment(run_every=1.5 if active else None)(lineage_section)(detail)
     reviews_section(detail)
 
+    if not acting().can(Right.DELETE):
+        return  # only admins delete
     with st.expander("Delete this poster"):
         st.write("This removes the poster, its reviews, its recipe rows and its files. It cannot be undone.")
         if st.button("Delete permanently", type="primary", key="detail_delete"):
-            delete(studio.db, studio.store, detail.id)
+            delete(studio.db, studio.store, detail.id, actor=acting())
             back_to_grid()
             st.toast("Poster deleted.")
             st.rerun()

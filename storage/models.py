@@ -224,9 +224,31 @@ class Review(Base):
     rating: Mapped[int] = mapped_column(Integer)
     verdict: Mapped[str] = mapped_column(String(16))  # approve, changes, reject
     comment: Mapped[str] = mapped_column(Text, default="")
+    # True when the reviewer signed in (then `reviewer` is their e-mail address); False for a
+    # typed name, which anyone could have typed. A typed "Ann" and a signed-in Ann are two
+    # reviewers, each with their own standing verdict.
+    reviewer_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The browser a typed name was used from (a cookie), to warn a second browser before it
+    # reviews under a name someone else already uses. None on rows from before 0009.
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     poster: Mapped[Poster] = relationship(back_populates="reviews")
+
+
+class AuditEvent(Base):
+    """Who did what that is not a review: reruns, retries, composes, exports, brand-kit edits,
+    deletions. Only ever added."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(255))  # the e-mail when signed in, else the typed name
+    actor_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    action: Mapped[str] = mapped_column(String(32), index=True)  # rerun, export, kit_update, ...
+    subject: Mapped[str] = mapped_column(String(255), default="")  # e.g. "poster 12", "brand kit 3"
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Worker(Base):

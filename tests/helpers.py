@@ -36,3 +36,10 @@ def small_recipe(**changes) -> Recipe:
         max_sequence_length=512, builder_version="prompt-v1",
     )
     return replace(recipe, **changes)
+
+
+# Who acts in tests that call the services directly: the studio without sign-in, where a
+# typed name may do anything (core/access.py).
+from core.access import unverified_actor  # noqa: E402
+
+TEST_ACTOR = unverified_actor("test")

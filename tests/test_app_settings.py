@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.services.compose import ComposeRequest, prepare, submit
 from core.prompt.builder import ProductFields
-from tests.helpers import wait_for_jobs
+from tests.helpers import wait_for_jobs, TEST_ACTOR
 
 HOME = str(Path(__file__).resolve().parents[1] / "Home.py")
 
@@ -30,7 +30,7 @@ def test_a_job_records_how_the_pipeline_ran(studio):
     product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now")
     request = ComposeRequest(product=product, preset_key="instagram_post", draft_size=True, steps=2, seed=3)
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo, actor=TEST_ACTOR)
     studio.runner.wake()
     (state,) = wait_for_jobs(studio.db, submission.job_ids)
     assert state.status == "done", state.error

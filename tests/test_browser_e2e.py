@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, demo_models_dir):
+@contextmanager
+def streamlit_server(tmp_path, demo_models_dir, env: dict | None = None, args: list[str] | None = None, port: int | None = None):
+    """`streamlit run Home.py` on a free localhost port, with its own data dir; yields its URL
+    once /_stcore/health answers, and ends it by its PID."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: install Debian's chromium package (the README's test command does).")
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "STUDIO_DATA_DIR": str(tmp_path / "data"),
@@ -55,11 +58,13 @@ def server(tmp_path, demo_models_dir):
         "STUDIO_DEVICE": "cpu",
         "STUDIO_DEMO_MODELS_DIR": str(demo_models_dir),
         "HF_HUB_OFFLINE": "1",
+        **(env or {}),
     }
-    log = open(tmp_path / "streamlit.log", "w")
+    log_path = tmp_path / "streamlit.log"
+    log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
+         "--server.address", "127.0.0.1", "--server.port", str(port), *(args or [])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -72,15 +77,23 @@ def server(tmp_path, demo_models_dir):
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text()[-3000:])
+            pytest.fail("streamlit did not start:\n" + log_path.read_text()[-3000:])
         time.sleep(0.3)
-    yield url
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def server(tmp_path, demo_models_dir):
+    with streamlit_server(tmp_path, demo_models_dir) as url:
+        yield url
 
 
 def test_compose_generate_gallery_in_a_real_browser(server):

@@ -84,7 +84,7 @@ def test_compare_and_review_in_a_real_browser(seeded, server):
             page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
             # Review the first poster from the compare page.
-            page.get_by_role("textbox", name="Your name (asked once per session; your reviews are signed with it)").fill("Ann")
+            page.get_by_role("textbox", name="Your name (kept in this browser; your reviews are signed with it)").fill("Ann")
             page.get_by_role("button", name="Start reviewing").click()
             expect(page.get_by_text("Reviewing as Ann")).to_be_visible()
             form = page.get_by_test_id("stForm").first

@@ -8,7 +8,7 @@ from core.services.compose import ComposeRequest, prepare, submit
 from core.prompt.builder import ProductFields
 from storage.models import Job, Poster, Prompt
 from tests.gallery_helpers import add_poster, landed_on, new_app, open_detail
-from tests.helpers import wait_for_jobs
+from tests.helpers import wait_for_jobs, TEST_ACTOR
 
 
 def generate_original(studio, seed: int) -> tuple[int, int]:
@@ -16,7 +16,7 @@ def generate_original(studio, seed: int) -> tuple[int, int]:
         product=ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now"),
         preset_key="instagram_post", draft_size=True, steps=2, seed=seed,
     )
-    submission = submit(studio.queue, request, prepare(request, studio.tokenizer), studio.models.image_model_id, True)
+    submission = submit(studio.queue, request, prepare(request, studio.tokenizer), studio.models.image_model_id, True, actor=TEST_ACTOR)
     studio.runner.wake()
     (state,) = wait_for_jobs(studio.db, submission.job_ids)
     assert state.status == "done", state.error

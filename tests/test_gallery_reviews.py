@@ -45,14 +45,14 @@ def test_two_reviewers_are_both_shown_and_the_filters_work(app_studio):
 
     ann, bob = new_app(), new_app()  # two browser sessions
     sign_in_and_review(ann, p1, "Ann", 5, "approve", "Love the colours")
-    assert any("Reviewing as **Ann**" in c.value for c in ann.caption)
+    assert any("Reviewing as **Ann** (unverified" in c.value for c in ann.caption)
     sign_in_and_review(bob, p1, "Bob", 3, "changes", "Make the price bigger")
     sign_in_and_review(bob, p2, None, 4, "approve", "")  # the name is remembered for the session
 
     open_detail(ann, p1)
     history = [m.value for m in ann.markdown]
-    assert any("**Ann** · ★★★★★" in m and "Approve" in m for m in history)
-    assert any("**Bob** · ★★★☆☆" in m and "Needs changes" in m for m in history)
+    assert any("**Ann** (unverified) · ★★★★★" in m and "Approve" in m for m in history)
+    assert any("**Bob** (unverified) · ★★★☆☆" in m and "Needs changes" in m for m in history)
     assert [t.value for t in ann.text] == ["Make the price bigger", "Love the colours"]  # newest first
     summary = next(m.value for m in ann.markdown if m.value.startswith("★ "))
     assert "★ 4.0 (2 reviewers)" in summary and "Approve 1" in summary and "Needs changes 1" in summary
@@ -149,14 +149,23 @@ def test_two_reviewers_saving_at_the_same_moment_both_land(studio):
     assert {c for r, c in rows if r == "Bob"} == {f"Bob {i}" for i in range(25)}
 
 
-def test_a_signed_in_user_reviews_under_their_account(monkeypatch):
+def test_a_signed_in_user_acts_as_their_e_mail_address_with_the_role_the_config_gives(monkeypatch, tmp_path):
     import streamlit as st
 
-    from pages.ui import review as review_ui
+    from core.settings import load_settings
+    from pages.ui import identity
 
-    monkeypatch.setattr(st, "user", {"is_logged_in": True, "name": "Carol Chen", "email": "carol@example.com"})
-    assert review_ui.auth_identity() == (True, "Carol Chen")
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[roles]\ndefault = "viewer"\napprover = ["carol@example.com"]\n')
+    settings = load_settings({"STUDIO_ROLES_FILE": str(roles), "STUDIO_DEVICE": "cpu"})
+
+    monkeypatch.setattr(st, "user", {"is_logged_in": True, "name": "Carol Chen", "email": "Carol@Example.com"})
+    carol = identity.current_actor(settings)
+    assert (carol.name, carol.role, carol.verified) == ("carol@example.com", "approver", True)
+    monkeypatch.setattr(st, "user", {"is_logged_in": True, "email": "dan@example.com"})
+    assert identity.current_actor(settings).role == "viewer"  # not listed: the default
     monkeypatch.setattr(st, "user", {"is_logged_in": False})
-    assert review_ui.auth_identity() == (True, None)
-    monkeypatch.setattr(st, "user", {})  # no [auth] configured: no is_logged_in at all
-    assert review_ui.auth_identity() == (False, None)
+    assert identity.current_actor(settings) is None  # sign-in on, nobody signed in
+    monkeypatch.setattr(st, "user", {})  # no [auth] configured: a typed name, unverified, any right
+    anyone = identity.current_actor(settings)
+    assert (anyone.verified, anyone.role) == (False, "admin")

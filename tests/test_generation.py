@@ -25,7 +25,7 @@ from core.prompt.builder import ProductFields
 from storage import jobs as job_rows
 from storage.gallery import get_poster
 from storage.models import Job, Poster
-from tests.helpers import small_recipe, wait_for_jobs
+from tests.helpers import small_recipe, wait_for_jobs, TEST_ACTOR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,7 +113,7 @@ def compose_request(**kw):
 def enqueue(studio, **kw):
     request = compose_request(**kw)
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo, actor=TEST_ACTOR)
     studio.runner.wake()
     return submission
 
@@ -132,7 +132,7 @@ def test_cancel_marks_the_job_cancelled_and_keeps_its_row(studio):
     request = compose_request(seed=1)
     request = ComposeRequest(**{**request.__dict__, "steps": 40})
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, True)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, True, actor=TEST_ACTOR)
     studio.runner.wake()
     job_id = submission.job_ids[0]
     import time

@@ -33,7 +33,7 @@ def test_settings_and_pure_packages_import_without_torch():
     import sys
 
     code = (
-        "import sys; import core.settings, core.prompt.builder, core.recipe, core.render.memory, core.text.check; "
+        "import sys; import core.settings, core.access, core.prompt.builder, core.recipe, core.render.memory, core.text.check; "
         "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'streamlit') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

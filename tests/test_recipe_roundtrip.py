@@ -34,7 +34,7 @@ from storage.files import png_bytes
 from storage.gallery import get_poster
 from storage.models import Job, Prompt
 from tests.gallery_helpers import add_poster, new_app
-from tests.helpers import wait_for_jobs
+from tests.helpers import wait_for_jobs, TEST_ACTOR
 
 
 def assert_same_recipe(got: Recipe, expected: Recipe, where: str) -> None:
@@ -65,7 +65,7 @@ def test_every_recipe_field_survives_compose_worker_export_import_and_rerun(stud
         )
         prepared = prepare(request, studio.tokenizer)
         expected = recipe_for(request, prepared, studio.models.image_model_id, studio.models.demo, 77)
-        submission = submit(studio.queue, request, prepared, studio.models.image_model_id, studio.models.demo)
+        submission = submit(studio.queue, request, prepared, studio.models.image_model_id, studio.models.demo, actor=TEST_ACTOR)
         studio.runner.wake()
         (state,) = wait_for_jobs(studio.db, submission.job_ids, timeout=600)
         assert state.status == "done", state.error
@@ -83,7 +83,7 @@ def test_every_recipe_field_survives_compose_worker_export_import_and_rerun(stud
         assert_same_recipe(recall.recipe, expected, "the PNG import")
         assert (recall.parent_job_id, recall.parent_poster_id) == (detail.provenance.job_id, detail.id)
 
-        rerun = rerun_exact(studio.db, studio.queue, detail.id, studio.models.image_model_id, studio.models.demo)
+        rerun = rerun_exact(studio.db, studio.queue, detail.id, studio.models.image_model_id, studio.models.demo, actor=TEST_ACTOR)
         (again,) = wait_for_jobs(studio.db, rerun.job_ids, timeout=600)
         rerun_detail = get_poster(studio.db, again.poster_id)
         assert_same_recipe(rerun_detail.recipe, expected, "an exact rerun")

@@ -11,7 +11,7 @@ from core.states import JobStatus
 from pages.ui.markdown_text import plain
 from storage import jobs as job_rows
 from tests.gallery_helpers import new_app
-from tests.helpers import small_recipe
+from tests.helpers import small_recipe, TEST_ACTOR
 
 
 @pytest.fixture
@@ -60,6 +60,6 @@ def _parent(db, job_id: int) -> int | None:
 def test_only_failed_or_cancelled_jobs_can_be_retried(no_worker, studio):
     _, (queued_id,), _ = job_rows.enqueue(studio.db, small_recipe(), [5])
     with pytest.raises(RerunError, match="is queued; only a failed or cancelled job can be retried"):
-        retry_job(studio.db, SqlJobQueue(studio.db), queued_id, "demo", True)
+        retry_job(studio.db, SqlJobQueue(studio.db), queued_id, "demo", True, actor=TEST_ACTOR)
     with pytest.raises(RerunError, match="no longer exists"):
-        retry_job(studio.db, SqlJobQueue(studio.db), 9999, "demo", True)
+        retry_job(studio.db, SqlJobQueue(studio.db), 9999, "demo", True, actor=TEST_ACTOR)

@@ -15,7 +15,7 @@ from storage import textchecks
 from storage.gallery import get_poster
 from storage.models import Job, Poster
 from storage.textchecks import BestOfSet, set_job_ids
-from tests.helpers import wait_for_jobs
+from tests.helpers import wait_for_jobs, TEST_ACTOR
 from tests.text_doubles import RenderedPosterStandIn
 
 
@@ -23,7 +23,7 @@ def queue(studio, best_of_max=None, variants=1, seed=1):
     product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now", show_name=False)
     request = ComposeRequest(product=product, draft_size=True, steps=2, seed=seed, variants=variants, best_of_max=best_of_max)
     recipe = prepare(request, studio.tokenizer)
-    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, True)
+    submission = submit(studio.queue, request, recipe, studio.models.image_model_id, True, actor=TEST_ACTOR)
     studio.runner.wake()
     return submission
 
@@ -99,7 +99,7 @@ def test_best_of_n_without_text_is_refused(studio):
     request = ComposeRequest(product=ProductFields(name="Aurora", show_name=False, description="x"), best_of_max=3)
     recipe = prepare(request, studio.tokenizer)
     with pytest.raises(ComposeError, match="needs text to check"):
-        submit(studio.queue, request, recipe, studio.models.image_model_id, True)
+        submit(studio.queue, request, recipe, studio.models.image_model_id, True, actor=TEST_ACTOR)
 
 
 def test_best_of_n_policy_stops_on_a_perfect_poster_a_queued_job_or_the_maximum():

@@ -18,6 +18,7 @@ from core.queue.sql import SqlJobQueue
 from core.services.compose import ComposeError, ComposeRequest, prepare, submit
 from storage.db import open_database
 from storage.models import Job
+from tests.helpers import TEST_ACTOR
 
 PRODUCT = ProductFields(name="Aurora Headphones", offer="SUMMER SALE", price="$19.99", cta="Shop now")
 
@@ -40,7 +41,7 @@ def compose_like_the_page(db, request, tokenizer) -> str | None:
         recipe = prepare(request, tokenizer)
     except ComposeError as problem:
         return str(problem)
-    submit(SqlJobQueue(db), request, recipe, "demo/qwen-image-demo", True)
+    submit(SqlJobQueue(db), request, recipe, "demo/qwen-image-demo", True, actor=TEST_ACTOR)
     return None
 
 

@@ -21,6 +21,7 @@ from core.settings import load_settings
 from core.states import JobStatus
 from storage.db import open_database
 from storage.models import Job, Poster
+from tests.helpers import TEST_ACTOR
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = str(ROOT / "Home.py")
@@ -30,7 +31,7 @@ def queue_one(studio, seed=1):
     product = ProductFields(name="Aurora", offer="SUMMER SALE", price="$19.99", cta="Shop now")
     request = ComposeRequest(product=product, draft_size=True, steps=2, seed=seed)
     recipe = prepare(request, studio.tokenizer)
-    return submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo)
+    return submit(studio.queue, request, recipe, studio.models.image_model_id, studio.models.demo, actor=TEST_ACTOR)
 
 
 def test_a_load_that_fails_twice_is_retried_and_the_job_runs(studio_env):

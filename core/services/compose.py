@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass, field, fields
 
+from core.access import Actor, Right, require
 from core.prompt.presets import get_preset
 from core.prompt.builder import (
     DEFAULT_NEGATIVE_PROMPT,
@@ -169,7 +170,11 @@ def submit(
     prepared: PreparedRecipe,
     model_id: str,
     demo_models: bool,
+    *,
+    actor: Actor,
 ) -> Submission:
+    """Queue the variants; designers and up only (AccessDenied otherwise)."""
+    require(actor, Right.COMPOSE)
     # A best-of-N set starts with one seed; the worker adds the next ones as checks come in.
     seeds = pick_seeds(request.seed, 1 if request.best_of_max else request.variants)
     if request.best_of_max and not prepared.built.exact_strings:

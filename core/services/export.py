@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from PIL import Image, ImageOps
 
+from core.access import Actor, Right, require
 from core.prompt.brand import BrandKitError, normalize_hex
 from core.recipe import Provenance, Recipe, RecipeError, recipe_from_dict, recipe_to_dict
 
@@ -324,11 +325,24 @@ def build_zip(entries: list[ZipEntry], selection: str) -> bytes:
 # -- from the database --------------------------------------------------------------------
 
 
-def export_poster(db, store, poster_id: int, options: ExportOptions) -> tuple[str, bytes]:
-    """(file name, bytes) of one stored poster exported as asked."""
+def _audit(db, actor: Actor | None, subject: str, detail: dict) -> None:
+    """Sign a download in the audit trail. Every role may download, so the check at the top
+    of each export never refuses today. A call without an actor (a script, the tests)
+    records nothing."""
+    if actor is None:
+        return
+    from core.services.audit import record
+
+    record(db, actor, "export", subject, detail)
+
+
+def export_poster(db, store, poster_id: int, options: ExportOptions, actor: Actor | None = None) -> tuple[str, bytes]:
+    """(file name, bytes) of one stored poster exported as asked; audited under `actor`."""
     from core.prompt.presets import get_preset
     from storage.gallery import get_poster
 
+    if actor is not None:
+        require(actor, Right.EXPORT)
     detail = get_poster(db, poster_id)
     if detail is None:
         raise ExportError(f"Poster {poster_id} no longer exists.")
@@ -336,15 +350,18 @@ def export_poster(db, store, poster_id: int, options: ExportOptions) -> tuple[st
     recipe = detail.recipe
     export_size = get_preset(recipe.preset_key).export if options.size_mode != "original" else (detail.width, detail.height)
     data = export_image(store.read_bytes(detail.path), recipe, options, export_size, detail.provenance)
+    _audit(db, actor, f"poster {poster_id}", {"format": options.format, "size": list(export_size)})
     return export_file_name(detail.id, recipe.seed, export_size, options.format), data
 
 
-def zip_posters(db, store, poster_ids: list[int], selection: str) -> bytes:
+def zip_posters(db, store, poster_ids: list[int], selection: str, actor: Actor | None = None) -> bytes:
     """A zip of these posters (PNG, original size, recipe embedded) and a manifest.json with
-    every recipe and every review, in the order given."""
+    every recipe and every review, in the order given; audited under `actor`."""
     from storage.gallery import get_posters
     from storage.reviews import reviews_for, summarize
 
+    if actor is not None:
+        require(actor, Right.EXPORT)
     if len(poster_ids) > MAX_ZIP_POSTERS:
         raise ExportError(
             f"A zip holds at most {MAX_ZIP_POSTERS} posters; this selection has {len(poster_ids)}. Narrow the filters."
@@ -375,6 +392,7 @@ def zip_posters(db, store, poster_ids: list[int], selection: str) -> bytes:
                 },
             )
         )
+    _audit(db, actor, f"zip of {len(entries)} posters", {"selection": selection, "poster_ids": [d.id for d in details]})
     return build_zip(entries, selection)
 
 

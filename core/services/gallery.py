@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from core.access import Actor, Right, require
+from core.services.audit import record
 from storage.db import Database
 from storage.files import ImageStore
 from storage.gallery import (
@@ -50,9 +52,14 @@ __all__ = [
 ]
 
 
-def delete(db: Database, store: ImageStore, poster_id: int) -> bool:
-    """The poster, its reviews, its recipe rows and its files; False when it was already gone."""
-    return delete_poster(db, store, poster_id)
+def delete(db: Database, store: ImageStore, poster_id: int, *, actor: Actor) -> bool:
+    """The poster, its reviews, its recipe rows and its files; False when it was already gone.
+    Admins only (AccessDenied otherwise); the deletion is audited."""
+    require(actor, Right.DELETE)
+    deleted = delete_poster(db, store, poster_id)
+    if deleted:
+        record(db, actor, "delete_poster", f"poster {poster_id}")
+    return deleted
 
 
 def describe_selection(view: str, filters: GalleryFilter) -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from core.access import Actor, Right, require
 from core.prompt.builder import BUILDER_VERSION
+from core.services.audit import record
 from core.recipe import Recipe, recall_notes
 from storage.brand_kits import get_kit
 from core.queue.base import JobQueue
@@ -62,18 +64,25 @@ def _load(db: Database, poster_id: int) -> PosterDetail:
     return detail
 
 
-def rerun_exact(db: Database, queue: JobQueue, poster_id: int, model_id: str, demo_models: bool) -> RerunResult:
-    """The same recipe and seed. On the same model and hardware it draws the same PNG."""
+def rerun_exact(
+    db: Database, queue: JobQueue, poster_id: int, model_id: str, demo_models: bool, *, actor: Actor
+) -> RerunResult:
+    """The same recipe and seed. On the same model and hardware it draws the same PNG.
+    Designers and up (AccessDenied otherwise); audited."""
+    require(actor, Right.COMPOSE)
     detail = _load(db, poster_id)
     seed = detail.recipe.seed
     queued = queue.enqueue(_again(detail, model_id, demo_models), [seed], parent_job_id=detail.provenance.job_id)
+    record(db, actor, "rerun_exact", f"poster {poster_id}", {"job_ids": queued.job_ids, "seeds": [seed]})
     return RerunResult(job_ids=queued.job_ids, seeds=[seed], variant_group=queued.variant_group, warnings=_model_warning(detail, model_id))
 
 
 def rerun_new_seeds(
-    db: Database, queue: JobQueue, poster_id: int, count: int, model_id: str, demo_models: bool
+    db: Database, queue: JobQueue, poster_id: int, count: int, model_id: str, demo_models: bool, *, actor: Actor
 ) -> RerunResult:
-    """The same recipe with `count` new random seeds, as one new variant set."""
+    """The same recipe with `count` new random seeds, as one new variant set. Designers and
+    up; audited."""
+    require(actor, Right.COMPOSE)
     if not 1 <= count <= MAX_VARIANTS:
         raise RerunError(f"Ask for between 1 and {MAX_VARIANTS} new seeds.")
     detail = _load(db, poster_id)
@@ -81,13 +90,17 @@ def rerun_new_seeds(
     # A random draw could repeat the parent's seed; that would be an exact rerun, not a new seed.
     seeds = [seed if seed != detail.recipe.seed else (seed + 1) % (2**31) for seed in seeds]
     queued = queue.enqueue(_again(detail, model_id, demo_models), seeds, parent_job_id=detail.provenance.job_id)
+    record(db, actor, "rerun_new_seeds", f"poster {poster_id}", {"job_ids": queued.job_ids, "seeds": seeds})
     return RerunResult(job_ids=queued.job_ids, seeds=seeds, variant_group=queued.variant_group, warnings=_model_warning(detail, model_id))
 
 
-def retry_job(db: Database, queue: JobQueue, job_id: int, model_id: str, demo_models: bool) -> RerunResult:
+def retry_job(
+    db: Database, queue: JobQueue, job_id: int, model_id: str, demo_models: bool, *, actor: Actor
+) -> RerunResult:
     """A failed or cancelled job queued again: its recipe and seed, on the model this studio
     runs now. The new job records the old one as its parent, so the gallery's lineage shows
-    the retry."""
+    the retry. Designers and up; audited."""
+    require(actor, Right.COMPOSE)
     found = job_recipe(db, job_id)
     if found is None:
         raise RerunError(f"Job {job_id} no longer exists, so it cannot be retried.")
@@ -95,6 +108,7 @@ def retry_job(db: Database, queue: JobQueue, job_id: int, model_id: str, demo_mo
     if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise RerunError(f"Job {job_id} is {status}; only a failed or cancelled job can be retried.")
     queued = queue.enqueue(replace(recipe, model_id=model_id, demo_models=demo_models), [recipe.seed], parent_job_id=job_id)
+    record(db, actor, "retry", f"job {job_id}", {"job_ids": queued.job_ids})
     warnings = []
     if recipe.model_id != model_id:
         warnings.append(f"Job {job_id} was queued for {recipe.model_id}; the retry runs on {model_id}.")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.access import AccessDenied
 from core.services.reruns import RerunError, RerunResult, retry_job
+from pages.ui.identity import acting
 from pages.ui.markdown_text import plain
 
 
@@ -14,8 +16,10 @@ def retry_button(studio, job_id: int) -> RerunResult | None:
     if not st.button("Retry", key=f"retry_{job_id}", help="Queue this job again: same recipe, same seed."):
         return None
     try:
-        result = retry_job(studio.db, studio.queue, job_id, studio.models.image_model_id, studio.models.demo)
-    except RerunError as problem:
+        result = retry_job(
+            studio.db, studio.queue, job_id, studio.models.image_model_id, studio.models.demo, actor=acting()
+        )
+    except (RerunError, AccessDenied) as problem:
         st.error(plain(str(problem)))
         return None
     for warning in result.warnings:
