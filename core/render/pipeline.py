@@ -61,6 +61,9 @@ class PipelineSetup:
     force_batched_cfg: bool = False
     # Batched guidance runs attention per row without a mask (core/render/guidance.py).
     split_attention: bool = True
+    # This process's place in a group of devices drawing each poster together
+    # (core/render/parallel.py ParallelGroup); None for one device.
+    parallel: object | None = None
 
     @property
     def batched_cfg(self) -> bool:
@@ -68,7 +71,11 @@ class PipelineSetup:
 
     @property
     def label(self) -> str:
-        return pipeline_label(self.device, self.strategy, self.compiled, self.fast_mode)
+        label = pipeline_label(self.device, self.strategy, self.compiled, self.fast_mode)
+        if self.parallel is not None:
+            layout = self.parallel.layout
+            label += f" | {layout.mode} on {layout.world_size} devices"
+        return label
 
 
 def setup_of(pipe) -> PipelineSetup:
@@ -83,6 +90,7 @@ def load_pipeline(
     attention_backend: str | None = None,
     fast_mode: str = "off",
     lora_path: str | None = None,
+    parallel=None,
 ):
     """`QwenImagePipeline.from_pretrained` for a hub id, a local folder or the demo models,
     then `build_pipeline` for placement, compile and fast modes. Without a strategy (CPU,
@@ -101,6 +109,7 @@ def load_pipeline(
         attention_backend=attention_backend,
         fast_mode=fast_mode,
         lora_path=lora_path,
+        parallel=parallel,
     )
 
 
@@ -123,10 +132,13 @@ def build_pipeline(
     attention_backend: str | None = None,
     fast_mode: str = "off",
     lora_path: str | None = None,
+    parallel=None,
 ):
     """A QwenImagePipeline from in-memory components (from `from_pretrained`, or built with
     random weights by bench/gpu_bench.py), placed on the GPU by `strategy`
-    (core/render/memory.py), optionally with regional compilation and an opt-in fast mode."""
+    (core/render/memory.py), optionally with regional compilation and an opt-in fast mode.
+    With `parallel` (core/render/parallel.py ParallelGroup) this rank draws its part of every
+    poster with the other ranks: its guidance branch, and with Ulysses its share of tokens."""
     from diffusers import QwenImagePipeline
 
     if fast_mode not in FAST_MODES:
@@ -149,11 +161,17 @@ def build_pipeline(
         quantize_fp8(pipe.transformer)
     if attention_backend:
         pipe.transformer.set_attention_backend(attention_backend)
+    if parallel is not None and parallel.layout.ulysses_degree > 1:
+        from core.render.parallel import enable_sequence_parallel
+
+        # Before compile: the plan hooks the blocks the compiler then traces.
+        enable_sequence_parallel(pipe.transformer, parallel)
     compiled = False
     if compile and device == "cuda":
         compiled = compile_transformer(pipe.transformer, strategy)
     pipe.studio_setup = PipelineSetup(
-        device=device, strategy=strategy, compiled=compiled, attention_backend=attention_backend, fast_mode=fast_mode
+        device=device, strategy=strategy, compiled=compiled, attention_backend=attention_backend, fast_mode=fast_mode,
+        parallel=parallel,
     )
     return pipe
 
