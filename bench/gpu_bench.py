@@ -23,6 +23,8 @@ and appends one JSON object per measurement to <out>/results.jsonl:
     python bench/gpu_bench.py brief  --out $OUT        # Qwen2.5-VL-3B: nf4 vs bf16 static, transient vs warm
     python bench/gpu_bench.py fp8    --out $OUT        # opt-in fp8: speed and output difference
     python bench/gpu_bench.py preview --out $OUT       # live preview: steps with and without, one preview's parts
+    torchrun --nproc-per-node 2 bench/gpu_bench.py parallel --parallel cfg --out $OUT  # one poster, 2 GPUs
+    python bench/gpu_bench.py throughput --workers 1 2 4 --out $OUT  # posters/min, one worker per GPU
     python bench/gpu_bench.py table  --out $OUT        # print the results as a table
 
 `--tiny` runs the same code on the tiny demo models on CPU, to check the script before a
@@ -83,6 +85,8 @@ def versions() -> dict:
 
 def record(name: str, **values) -> dict:
     row = {"suite": SUITE, "name": name, "elapsed_s": round(time.perf_counter() - START, 1), **values}
+    if int(os.environ.get("RANK", "0")) != 0:
+        return row  # in a process group (torchrun) rank 0 speaks for the poster
     with open(OUT / "results.jsonl", "a") as handle:
         handle.write(json.dumps(row, default=str) + "\n")
     shown = {k: v for k, v in values.items() if not isinstance(v, (list, dict))}
@@ -1070,6 +1074,119 @@ def suite_fp8(args) -> None:
             record(f"{label}_first_call_s", seconds=first["wall_s"])
 
 
+# -- several GPUs (issue 13) -----------------------------------------------------------------
+
+
+def suite_parallel(args) -> None:
+    """Latency of one poster with its work split over a process group, launched by torchrun
+    (`torchrun --nproc-per-node N bench/gpu_bench.py parallel --parallel cfg ...`): every rank
+    builds the same random weights (same seed), the pipeline as the app builds it (resident,
+    regional compile) with the group (core/render/parallel.py), pays the compile in the
+    worker's warm-up, then rank 0 draws whole posters while the others follow. Without
+    torchrun (or with --parallel none) it is the one-GPU reference, timed the same way."""
+    from core.render.generate import generate
+    from core.render.parallel import ParallelLayout, follow, join_group, leave_group, send_job
+    from core.render.pipeline import build_pipeline, warm_up
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    group = None
+    if args.parallel != "none":
+        kind = "cpu" if TINY else "cuda"
+        devices = tuple("cpu" if TINY else f"cuda:{index}" for index in range(world))
+        layout = ParallelLayout(args.parallel, devices)
+        group = join_group(layout, rank, os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]))
+        record("group", mode=layout.mode, world_size=world, ulysses_degree=layout.ulysses_degree, device=kind)
+    elif world != 1:
+        raise SystemExit("--parallel none is the one-GPU reference: run it without torchrun")
+    components = build_components()
+    device = "cpu" if TINY else "cuda"
+    start = time.perf_counter()
+    pipe = build_pipeline(components, device, strategy=notebook_placement(), compile=not TINY, parallel=group)
+    record("build_pipeline", seconds=round(time.perf_counter() - start, 1), label=pipe.studio_setup.label)
+    del components
+    if group is not None and not group.is_leader:
+        follow(pipe, group, generate)  # warm-up and posters, until rank 0 says stop
+        leave_group()
+        return
+    start = time.perf_counter()
+    warm_up(pipe, sizes=(SQUARE,), steps=2)  # the worker's warm-up: pays the compile on every rank
+    sync()
+    record("warm_up", seconds=round(time.perf_counter() - start, 1))
+    tag = f"{args.parallel}_{world}gpu" if group is not None else "single_1gpu"
+    steps = 3 if TINY else 50
+    for index in range(args.posters):
+        run_generation(pipe, f"latency_{tag}_1328_cfg4_{steps}steps_{index + 1}", SQUARE, steps, 4.0,
+                       mode=args.parallel, world_size=world)
+    if group is not None:
+        send_job(group, None)
+        leave_group()
+
+
+def throughput_worker(index: int, devices: int, posters: int, barrier, results) -> None:
+    """One independent worker on its own GPU: its own pipeline (resident, compiled), its
+    warm-up, then `posters` posters back to back, started with the others at a barrier."""
+    from core.render.generate import generate
+    from core.render.pipeline import build_pipeline, warm_up
+
+    if on_gpu():
+        torch.cuda.set_device(index % devices)
+    components = build_components()
+    pipe = build_pipeline(components, "cpu" if TINY else "cuda", strategy=notebook_placement(), compile=not TINY)
+    del components
+    warm_up(pipe, sizes=(SQUARE,), steps=2)
+    req = request(pipe.tokenizer, SQUARE, 3 if TINY else 50, 4.0, seed=index)
+    barrier.wait()
+    times = []
+    for _ in range(posters):
+        start = time.time()
+        generate(pipe, req, check_output=False)
+        times.append((start, time.time()))
+    results.put((index, times))
+
+
+def suite_throughput(args) -> None:
+    """Posters per minute with N independent worker processes, one per GPU (how the studio
+    scales today: one `core.queue.worker` or Celery worker per card). Each process draws
+    through `core.render.generate.generate`, what a worker runs per job; the queue's own work
+    per job (a claim, a progress write a step, the PNG) is milliseconds and left out."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # CUDA cannot cross a fork
+    for workers in args.workers:
+        devices = 1 if TINY else torch.cuda.device_count()
+        if not TINY and workers > devices:
+            record(f"throughput_{workers}_workers", ok=False, error=f"only {devices} GPUs")
+            continue
+        barrier = context.Barrier(workers)
+        results = context.Queue()
+        processes = [
+            context.Process(target=_throughput_child, args=(TINY, index, devices, args.posters, barrier, results))
+            for index in range(workers)
+        ]
+        for process in processes:
+            process.start()
+        spans = [results.get(timeout=3600) for _ in processes]
+        for process in processes:
+            process.join()
+        starts = [times[0][0] for _, times in spans]
+        ends = [times[-1][1] for _, times in spans]
+        wall = max(ends) - min(starts)
+        per_poster = [end - start for _, times in spans for start, end in times]
+        record(f"throughput_{workers}_workers", ok=True, workers=workers, posters=workers * args.posters,
+               wall_s=round(wall, 2), posters_per_minute=round(workers * args.posters / wall * 60, 2),
+               poster_median_s=round(statistics.median(per_poster), 2), steps=3 if TINY else 50)
+
+
+def _throughput_child(tiny: bool, index: int, devices: int, posters: int, barrier, results) -> None:
+    # A spawned process starts from a fresh import of this module: carry --tiny over.
+    global TINY, SQUARE, WIDE
+    TINY = tiny
+    if TINY:
+        SQUARE, WIDE = (128, 128), (160, 96)
+    throughput_worker(index, devices, posters, barrier, results)
+
+
 def print_table(out: Path) -> None:
     rows = [json.loads(line) for line in open(out / "results.jsonl")]
     for row in rows:
@@ -1083,7 +1200,12 @@ def main() -> None:
     global OUT, SUITE, TINY, SQUARE, WIDE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", choices=["speed", "startup", "profile", "memory", "nf4", "callback", "batched", "brief", "fp8",
-                                          "preview", "table", "versions"])
+                                          "preview", "parallel", "throughput", "table", "versions"])
+    parser.add_argument("--parallel", default="none", choices=["none", "cfg", "cfg+ulysses"],
+                        help="parallel suite: how the torchrun ranks split each poster")
+    parser.add_argument("--posters", type=int, default=2, help="parallel/throughput suites: posters per process")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4],
+                        help="throughput suite: numbers of independent worker processes, one GPU each")
     parser.add_argument("--cudagraphs", action="store_true", help="callback suite: compile with CUDA graphs instead")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench/results"))
     parser.add_argument("--tiny", action="store_true", help="demo-size models on CPU, to test this script")
@@ -1122,7 +1244,7 @@ def main() -> None:
         return
     suites = {"speed": suite_speed, "startup": suite_startup, "profile": suite_profile, "memory": suite_memory, "nf4": suite_nf4, "callback": suite_callback, "batched": suite_batched,
               "brief": suite_brief,
-              "fp8": suite_fp8, "preview": suite_preview}
+              "fp8": suite_fp8, "preview": suite_preview, "parallel": suite_parallel, "throughput": suite_throughput}
     try:
         suites[args.suite](args)
     except Exception as error:

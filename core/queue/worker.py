@@ -9,6 +9,9 @@ At its start it marks jobs that a dead worker left `running` as failed; jobs of 
 workers (same host: their process exists; other hosts: a fresh heartbeat) are left alone.
 A job running when the signal comes is finished first, if it finishes within
 `--stop-timeout` seconds; otherwise it is left for the next start's recovery.
+
+`--parallel cfg --gpus 0,1` (or `--devices cpu,cpu`) draws each poster on several devices at
+once; this process stays the one worker the queue sees (core/queue/parallel_worker.py).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import signal
 import socket
 import threading
 
+from core.queue.parallel_worker import group_settings, start_group, stop_group
 from core.queue.report import WorkerReporter, gpu_label
+from core.render.parallel import PARALLEL_MODES, ParallelLayout, parse_devices
 from core.services.studio import Studio
 from core.settings import load_settings
 from storage.db import DatabaseUnavailable, safe_url
@@ -31,6 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the poster worker in its own process.")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="how often the queue is polled when idle")
     parser.add_argument("--stop-timeout", type=float, default=120.0, help="seconds to let a running job finish on stop")
+    parser.add_argument("--parallel", choices=PARALLEL_MODES, default=None,
+                        help="draw each poster on several devices: cfg (the two guidance branches at once, 2 devices) "
+                             "or cfg+ulysses (each branch's tokens split too, 4 GPUs)")
+    parser.add_argument("--gpus", default=None, help="with --parallel: the CUDA devices, e.g. 0,1")
+    parser.add_argument("--devices", default=None, help="with --parallel: device names instead, e.g. cpu,cpu")
+    parser.add_argument("--master-port", type=int, default=None, help="the group's rendezvous port (default: a free one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -44,14 +55,31 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    settings = load_settings()
+    if settings.queue == "celery":
+        parser.error("STUDIO_QUEUE=celery: start the workers with `celery -A core.queue.celery_worker worker` (README).")
+    group = None
+    if args.parallel:
+        # One process group draws each poster; this process is its rank 0 and the only one
+        # the queue sees (core/queue/parallel_worker.py).
+        try:
+            layout = ParallelLayout(args.parallel, parse_devices(args.gpus, args.devices))
+        except ValueError as error:
+            parser.error(str(error))
+        settings = group_settings(settings, layout)
+        group = start_group(layout, args.master_port)
+    elif args.gpus or args.devices:
+        parser.error("--gpus and --devices go with --parallel; for one GPU set CUDA_VISIBLE_DEVICES")
+
     # Briefs are written by the app, so this process never compiles the brief model.
     try:
-        studio = Studio(load_settings(), start_worker=False, serves_briefs=False, poll_seconds=args.poll_seconds)
+        studio = Studio(settings, start_worker=False, serves_briefs=False, poll_seconds=args.poll_seconds,
+                        parallel=group.group if group else None)
     except DatabaseUnavailable as error:
         logger.error("%s", error)  # what to fix, without a traceback
+        if group is not None:
+            stop_group(group)
         raise SystemExit(2) from None
-    if studio.settings.queue == "celery":
-        parser.error("STUDIO_QUEUE=celery: start the workers with `celery -A core.queue.celery_worker worker` (README).")
     reporter = WorkerReporter(studio.db, studio.runner, socket.gethostname(), gpu_label(studio.settings.device)).start()
     studio.start_worker()  # recovers interrupted jobs first
     logger.info("worker %s started on %s", studio.runner.worker_id, safe_url(studio.settings.database_url))
@@ -59,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         stop.wait()
     finally:
         studio.runner.stop(timeout=args.stop_timeout)
+        if group is not None:
+            stop_group(group)  # after the runner: its last job needs every rank
         reporter.stop()
         studio.close()
         logger.info("worker stopped")

@@ -187,12 +187,17 @@ def generate(
     should_cancel: Callable[[], bool] | None = None,
     check_output: bool = True,
     preview: LivePreview | None = None,
-) -> GenerationResult:
+) -> GenerationResult | None:
     """Draw one poster. `on_step(step, total)` is called after every denoising step with
     1-based step numbers; `should_cancel()` is polled at the same point. With `preview`, every
     `preview.every` steps the latents become a small image (core/render/preview.py).
-    `check_output=False` is for the benchmark only, whose random weights may well produce NaNs."""
+    `check_output=False` is for the benchmark only, whose random weights may well produce NaNs.
+
+    In a process group (core/render/parallel.py) every rank calls this with the same request:
+    rank 0 as the job runner does, the others from `parallel.follow`. Rank 0 returns the
+    poster; the others return None after the last step."""
     setup = setup_of(pipe)
+    parallel = setup.parallel
     clock = StepClock(on_cuda=setup.device == "cuda" and torch.cuda.is_available())
     timings: dict = {}
     previews = 0
@@ -201,6 +206,11 @@ def generate(
     check_request(request)
     # A CPU generator gives the same noise on every device, so a seed means the same start.
     generator = torch.Generator(device="cpu").manual_seed(request.seed)
+    if parallel is not None and parallel.is_leader:
+        # The other ranks of the group draw their part of this same request.
+        from core.render.parallel import send_job
+
+        send_job(parallel, request)
 
     def on_step_end(pipeline, step_index, timestep, callback_kwargs):
         nonlocal preview, previews
@@ -218,7 +228,13 @@ def generate(
             except Exception:  # a preview must never cost the poster: stop previewing this run
                 logger.exception("live preview failed; no more previews for this poster")
                 preview = None
-        if should_cancel is not None and should_cancel():
+        cancel = should_cancel is not None and should_cancel()
+        if parallel is not None:
+            # Rank 0 decides; every rank takes its latents and decision, so all stop together.
+            from core.render.parallel import share_step
+
+            callback_kwargs["latents"], cancel = share_step(parallel, callback_kwargs["latents"], cancel)
+        if cancel:
             # diffusers' `interrupt` property has no setter; its documented way to stop is
             # this flag, checked at the top of every remaining step.
             pipeline._interrupt = True
@@ -227,7 +243,16 @@ def generate(
     start = time.perf_counter()
     try:
         # 2. Encode the prompt (and the negative prompt, with guidance) once.
-        inputs = encode_prompts(pipe, request)
+        try:
+            inputs = encode_prompts(pipe, request)
+        except Exception:
+            if parallel is not None:
+                parallel.agree(False)  # the others stop at this same point instead of in step 1
+            raise
+        if parallel is not None and not parallel.agree(True):
+            from core.render.parallel import PeerFailed
+
+            raise PeerFailed("another device of the group could not encode the prompt")
         clock.start()
         timings["encode_s"] = time.perf_counter() - start
 
@@ -235,9 +260,16 @@ def generate(
         # with the embeddings from stage 2, reporting each step (progress, cancel) through
         # `callback_on_step_end`, and hands back the latents. Batched guidance, where the
         # setup asks for it, runs both guidance passes of a step as one batch
-        # (core/render/guidance.py).
+        # (core/render/guidance.py); in a process group each rank runs one of them
+        # (core/render/parallel.py).
         guidance = contextlib.nullcontext()
-        if setup.batched_cfg and request.true_cfg_scale > 1:
+        if parallel is not None and request.true_cfg_scale > 1:
+            from core.render.parallel import CfgSplit
+
+            guidance = CfgSplit(
+                pipe.transformer, parallel, inputs["negative_prompt_embeds"], inputs["negative_prompt_embeds_mask"]
+            )
+        elif setup.batched_cfg and request.true_cfg_scale > 1:
             from core.render.guidance import BatchedGuidance
 
             guidance = BatchedGuidance(
@@ -260,6 +292,8 @@ def generate(
             ).images
         if pipe.interrupt:
             raise GenerationCancelled()
+        if parallel is not None and not parallel.is_leader:
+            return None  # rank 0 decodes
 
         # 5. Decode the latents with the VAE (fp32 on a GPU, core.render.pipeline.pipeline_dtypes).
         array = decode_latents(pipe, latents, request)

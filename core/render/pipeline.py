@@ -61,6 +61,9 @@ class PipelineSetup:
     force_batched_cfg: bool = False
     # Batched guidance runs attention per row without a mask (core/render/guidance.py).
     split_attention: bool = True
+    # This process's place in a group of devices drawing each poster together
+    # (core/render/parallel.py ParallelGroup); None for one device.
+    parallel: object | None = None
 
     @property
     def batched_cfg(self) -> bool:
@@ -68,7 +71,11 @@ class PipelineSetup:
 
     @property
     def label(self) -> str:
-        return pipeline_label(self.device, self.strategy, self.compiled, self.fast_mode)
+        label = pipeline_label(self.device, self.strategy, self.compiled, self.fast_mode)
+        if self.parallel is not None:
+            layout = self.parallel.layout
+            label += f" | {layout.mode} on {layout.world_size} devices"
+        return label
 
 
 def setup_of(pipe) -> PipelineSetup:
@@ -83,6 +90,7 @@ def load_pipeline(
     attention_backend: str | None = None,
     fast_mode: str = "off",
     lora_path: str | None = None,
+    parallel=None,
 ):
     """`QwenImagePipeline.from_pretrained` for a hub id, a local folder or the demo models,
     then `build_pipeline` for placement, compile and fast modes. Without a strategy (CPU,
@@ -101,6 +109,7 @@ def load_pipeline(
         attention_backend=attention_backend,
         fast_mode=fast_mode,
         lora_path=lora_path,
+        parallel=parallel,
     )
 
 
@@ -123,10 +132,13 @@ def build_pipeline(
     attention_backend: str | None = None,
     fast_mode: str = "off",
     lora_path: str | None = None,
+    parallel=None,
 ):
     """A QwenImagePipeline from in-memory components (from `from_pretrained`, or built with
     random weights by bench/gpu_bench.py), placed on the GPU by `strategy`
-    (core/render/memory.py), optionally with regional compilation and an opt-in fast mode."""
+    (core/render/memory.py), optionally with regional compilation and an opt-in fast mode.
+    With `parallel` (core/render/parallel.py ParallelGroup) this rank draws its part of every
+    poster with the other ranks: its guidance branch, and with Ulysses its share of tokens."""
     from diffusers import QwenImagePipeline
 
     if fast_mode not in FAST_MODES:
@@ -149,11 +161,20 @@ def build_pipeline(
         quantize_fp8(pipe.transformer)
     if attention_backend:
         pipe.transformer.set_attention_backend(attention_backend)
+    if parallel is not None and parallel.layout.ulysses_degree > 1:
+        from core.render.parallel import enable_sequence_parallel
+
+        # Before compile: the plan hooks the blocks the compiler then traces.
+        enable_sequence_parallel(pipe.transformer, parallel)
     compiled = False
     if compile and device == "cuda":
-        compiled = compile_transformer(pipe.transformer, strategy)
+        # Ulysses' size exchange reads a host int inside attention: a graph break, so the
+        # blocks compile in pieces rather than as one graph.
+        fullgraph = parallel is None or parallel.layout.ulysses_degree == 1
+        compiled = compile_transformer(pipe.transformer, strategy, fullgraph=fullgraph)
     pipe.studio_setup = PipelineSetup(
-        device=device, strategy=strategy, compiled=compiled, attention_backend=attention_backend, fast_mode=fast_mode
+        device=device, strategy=strategy, compiled=compiled, attention_backend=attention_backend, fast_mode=fast_mode,
+        parallel=parallel,
     )
     return pipe
 
@@ -247,7 +268,7 @@ def is_streamed(module) -> bool:
     return registry is not None and registry.get_hook("group_offloading") is not None
 
 
-def compile_transformer(transformer, strategy: Strategy | None) -> bool:
+def compile_transformer(transformer, strategy: Strategy | None, fullgraph: bool = True) -> bool:
     """Regional compilation: each of the 60 identical blocks is compiled once and the code
     reused, so the first call costs seconds rather than minutes. Streamed blocks stay eager
     (their weights are swapped in and out by hooks that compile cannot see through)."""
@@ -256,9 +277,9 @@ def compile_transformer(transformer, strategy: Strategy | None) -> bool:
     if strategy is not None and strategy.name == "group_offload":
         resident = [block for block in transformer.transformer_blocks if not is_streamed(block)]
         for block in resident:
-            block.compile(fullgraph=True)
+            block.compile(fullgraph=fullgraph)
         return bool(resident)
-    transformer.compile_repeated_blocks(fullgraph=True)
+    transformer.compile_repeated_blocks(fullgraph=fullgraph)
     return True
 
 
@@ -305,16 +326,28 @@ WARM_UP_PROMPT = (
 )
 
 
+# A second prompt and negative prompt of other lengths. One process sees both texts of a
+# guidance pair anyway; in a process group (core/render/parallel.py) each rank sees only its
+# branch's text, so without these a rank would meet its second text length in a user's
+# poster and recompile there.
+WARM_UP_TEXTS = (
+    (WARM_UP_PROMPT, " "),
+    (WARM_UP_PROMPT + " Bold sans-serif type on a warm gradient.", "blurry, low quality, distorted text"),
+)
+
+
 def warm_up(pipe, sizes=WARM_UP_SIZES, steps: int = 2) -> None:
     """Make a compiled pipeline's first calls before a user waits on them: a short run at
-    each size, with guidance, so the prompt and the (shorter) negative prompt show the
-    compiler two text lengths and two image sizes and it generalizes over both."""
+    each size, with guidance, with two prompt lengths and two negative lengths, so the
+    compiler sees two text lengths and two image sizes and generalizes over both."""
     # Here rather than at the top: core/render/generate.py reads the setup from this module.
     from core.render.generate import GenerationRequest, generate
 
-    for width, height in sizes:
+    runs = list(sizes) if len(sizes) >= len(WARM_UP_TEXTS) else [sizes[0]] * len(WARM_UP_TEXTS)
+    for index, (width, height) in enumerate(runs):
+        prompt, negative = WARM_UP_TEXTS[index % len(WARM_UP_TEXTS)]
         request = GenerationRequest(
-            prompt=WARM_UP_PROMPT, negative_prompt=" ", width=width, height=height, steps=steps,
+            prompt=prompt, negative_prompt=negative, width=width, height=height, steps=steps,
             true_cfg_scale=4.0, seed=0,
         )
         generate(pipe, request, check_output=False)

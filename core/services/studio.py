@@ -128,15 +128,45 @@ def brief_fields(result: BriefResult) -> dict:
     }
 
 
+def plan_image_pipeline(settings: Settings, models: ModelLocations, memory: tuple[int, int] | None):
+    """Placement, compile and fast mode, decided once before the load from `memory`, the GPU
+    memory (free, total) now (core/render/memory.py); the settings page shows the plan and
+    its reasons."""
+    return plan_pipeline(settings.device, models.demo, settings.performance, memory=memory, host_free=host_free_bytes())
+
+
+def device_memory(settings: Settings) -> tuple[int, int] | None:
+    return gpu_memory() if settings.device == "cuda" else None
+
+
+def load_image_pipeline(settings: Settings, models: ModelLocations, plan, parallel=None):
+    """The image pipeline as planned; with `parallel` (core/render/parallel.py) as this
+    rank's part of a process group. The job worker and a group's other ranks load it so."""
+    import_model_libraries()
+    return load_pipeline(
+        models.image_model,
+        settings.device,
+        strategy=plan.strategy,
+        compile=plan.compile,
+        fast_mode=plan.fast_mode,
+        lora_path=plan.lightning_lora,
+        parallel=parallel,
+    )
+
+
 class Studio:
     def __init__(
-        self, settings: Settings, start_worker: bool | None = None, serves_briefs: bool = True, **runner_options
+        self, settings: Settings, start_worker: bool | None = None, serves_briefs: bool = True, parallel=None,
+        **runner_options
     ):
         """`start_worker` defaults to the setting: the app's worker thread runs unless
         STUDIO_WORKER=external. `serves_briefs` is False for the worker process
-        (core/queue/worker.py): briefs run in the app, so only the app pays their compile."""
+        (core/queue/worker.py): briefs run in the app, so only the app pays their compile.
+        `parallel` is rank 0's place in a group of devices drawing each poster together
+        (core/queue/parallel_worker.py)."""
         self.settings = settings
         self.serves_briefs = serves_briefs
+        self.parallel = parallel
         self.models = resolve_models(settings)
         self.db: Database = open_database(settings.database_url)
         self.store = open_image_store(settings.storage_url)  # a StorageError here says what to fix
@@ -151,12 +181,8 @@ class Studio:
             # The OCR check runs in the worker right after each poster is saved.
             runner_options["after_poster"] = make_after_poster_hook(self.db, self.queue)
         self.performance = settings.performance
-        # Placement, compile and fast mode are decided once, before the load, from the GPU
-        # memory free now (core/render/memory.py); the settings page shows the plan and its reasons.
-        memory = gpu_memory() if settings.device == "cuda" else None
-        self.plan = plan_pipeline(
-            settings.device, self.models.demo, self.performance, memory=memory, host_free=host_free_bytes()
-        )
+        memory = device_memory(settings)
+        self.plan = plan_image_pipeline(settings, self.models, memory)
         # The brief mode is decided once with the plan, from the room the image model leaves:
         # the start-up compile and every brief of this process then agree on it.
         self.brief_choice = choose_brief_mode(
@@ -205,15 +231,7 @@ class Studio:
         self.runner.start()
 
     def _load_pipeline(self):
-        import_model_libraries()
-        return load_pipeline(
-            self.models.image_model,
-            self.settings.device,
-            strategy=self.plan.strategy,
-            compile=self.plan.compile,
-            fast_mode=self.plan.fast_mode,
-            lora_path=self.plan.lightning_lora,
-        )
+        return load_image_pipeline(self.settings, self.models, self.plan, parallel=self.parallel)
 
     def _previewer_for(self, pipe) -> LatentPreviewer | None:
         """The live preview's projection for the loaded VAE: a user's own file, one fitted
