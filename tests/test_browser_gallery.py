@@ -86,7 +86,7 @@ def test_compare_and_review_in_a_real_browser(seeded, server):
             # Review the first poster from the compare page.
             page.get_by_role("textbox", name="Your name (kept in this browser; your reviews are signed with it)").fill("Ann")
             page.get_by_role("button", name="Start reviewing").click()
-            expect(page.get_by_text("Reviewing as Ann")).to_be_visible()
+            expect(page.get_by_text("Reviewing as Ann").first).to_be_visible()  # every review box on the page knows the name
             form = page.get_by_test_id("stForm").first
             form.get_by_text("★★★★★", exact=True).click()
             form.get_by_text("Approve", exact=True).click()

@@ -28,7 +28,7 @@ from core.render.preview import (
 from core.render.preview_fit import fit_vae
 from core.settings import load_settings
 from storage import jobs as job_rows
-from tests.helpers import wait_for_jobs
+from tests.helpers import TEST_ACTOR, wait_for_jobs
 
 PREVIEW_TIMEOUT_S = 90.0
 
@@ -122,7 +122,7 @@ def queue_job(studio, steps: int):
     request = ComposeRequest(product=ProductFields(name="Aurora", offer="SUMMER SALE"), draft_size=True,
                              steps=steps, seed=7)
     submission = submit(studio.queue, request, prepare(request, studio.tokenizer), studio.models.image_model_id,
-                        studio.models.demo)
+                        studio.models.demo, actor=TEST_ACTOR)
     studio.runner.wake()
     return submission.job_ids[0]
 
