@@ -366,6 +366,49 @@ def test_overlay_draws_exact_green_and_near_orange() -> None:
     assert drawn.getpixel((20, 220)) == NEAR_COLOUR  # left edge of the "$19.90" box
 
 
+def test_overlay_draws_where_a_missing_string_was_searched_in_grey() -> None:
+    from core.text.overlay import LOOKED_COLOUR, draw_check_overlay
+
+    engine = RereadingEngine([line("SUMMER SALE", 20, 20)], reread="zzz")
+    expected = [ExpectedString("offer", "Summer Sale"), ExpectedString("cta", "Order today")]
+    result = check_text(lined_poster(), expected, engine=engine)
+    missing = result.strings[1]
+    assert missing.status == CheckStatus.MISSING and missing.looked_in
+    drawn = draw_check_overlay(lined_poster(), result, show_searched=True)
+    for box in missing.looked_in:
+        # the middle of each edge of the searched region (slightly tilted: a pixel or two
+        # either side) is grey
+        for a, b in zip(box, box[1:] + box[:1]):
+            x, y = round((a[0] + b[0]) / 2), round((a[1] + b[1]) / 2)
+            near = {drawn.getpixel((x + dx, y + dy)) for dx in range(-2, 3) for dy in range(-2, 3)}
+            assert LOOKED_COLOUR in near, (box, (x, y))
+    # without show_searched (and for strings that were read) nothing grey is drawn
+    plain_overlay = draw_check_overlay(lined_poster(), result)
+    assert LOOKED_COLOUR not in {colour for _, colour in plain_overlay.getcolors(1 << 20)}
+
+
+def test_overlay_legend_names_each_colours_strings_and_missing_ones_without_a_box() -> None:
+    from core.text.overlay import overlay_legend
+    from core.text.result import StringCheck
+
+    box = [[0.0, 0.0], [10.0, 0.0], [10.0, 5.0], [0.0, 5.0]]
+    result = TextCheckResult(
+        strings=[
+            StringCheck("offer", "SUMMER SALE", CheckStatus.EXACT, "SUMMER SALE", 100.0, [box]),
+            StringCheck("price", "$19.99", CheckStatus.NEAR, "$19.90", 83.0, [box], looked_in=[box]),
+            StringCheck("cta", "Shop now", CheckStatus.MISSING, None, 0.0, [], looked_in=[box]),
+            StringCheck("benefit", "Free shipping", CheckStatus.MISSING, None, 0.0, []),
+        ],
+        extra_text=[], score=0.25, seconds=0.1, engine="test",
+    )
+    legend = overlay_legend(result)
+    assert (legend.exact, legend.near, legend.searched, legend.whole_poster, legend.unread) == (
+        ["SUMMER SALE"], ["$19.99"], ["Shop now"], ["Free shipping"], []
+    )
+    result.error = "RuntimeError: model file corrupt"
+    assert overlay_legend(result).unread == ["Shop now", "Free shipping"]
+
+
 def test_check_text_with_nothing_expected_scores_one() -> None:
     result = check_text(blank_image(), [], engine=FakeEngine([line("Hello there", 0, 0)]))
     assert result.strings == []
