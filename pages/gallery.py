@@ -44,7 +44,7 @@ from pages.ui.review import current_reviewer, review_form, review_history, revie
 from pages.ui.markdown_text import plain
 from pages.ui.retry import retry_button
 from pages.ui.shared import get_studio, image_bytes, require_app_shell, thumb_bytes
-from pages.ui.text_badges import render_text_check
+from pages.ui.text_badges import overlay_caption, render_text_check
 
 require_app_shell()
 logger = logging.getLogger(__name__)
@@ -288,7 +288,8 @@ def text_check_section(detail) -> None:
     if detail.text_check and detail.text_check.get("history"):
         st.caption(f"Replaced {len(detail.text_check['history'])} earlier check(s).")
     if detail.text_check and detail.text_check.get("strings") and st.toggle("Show what the check read", key="tgl_text_overlay"):
-        st.image(check_overlay(studio.store, detail.path, detail.text_check), caption="green: exact · orange: near")
+        overlay = check_overlay(studio.store, detail.path, detail.text_check)
+        st.image(overlay.image, caption=overlay_caption(overlay.legend))
     if st.button("Check text again", key="btn_recheck_text"):
         with st.spinner("Reading the poster…"):
             recheck_poster(studio.db, studio.store, detail.id)

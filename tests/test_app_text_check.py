@@ -91,21 +91,50 @@ def test_gallery_filter_sort_and_detail_recheck(app_studio):
     assert any("Replaced 1 earlier check(s)." in c.value for c in at.caption)
 
 
-def test_detail_toggle_shows_what_the_check_read(app_studio):
+def test_detail_toggle_shows_what_the_check_read(app_studio, monkeypatch):
+    import core.services.textcheck as textcheck_service
+    from core.text.overlay import EXACT_COLOUR, LOOKED_COLOUR
     from core.text.result import CheckStatus, StringCheck, TextCheckResult
     from storage.textchecks import record_text_check
-    from tests.gallery_helpers import add_poster, new_app
+    from tests.gallery_helpers import add_poster, new_app, poster_image
 
     poster_id, _ = add_poster(app_studio.db, app_studio.store, size=(200, 120))
-    box = [[10.0, 10.0], [120.0, 10.0], [120.0, 40.0], [10.0, 40.0]]
+    read_box = [[10.0, 10.0], [120.0, 10.0], [120.0, 40.0], [10.0, 40.0]]
+    searched_box = [[20.0, 60.0], [180.0, 60.0], [180.0, 100.0], [20.0, 100.0]]
     result = TextCheckResult(
-        strings=[StringCheck("offer", "SUMMER SALE", CheckStatus.EXACT, "SUMMER SALE", 100.0, [box])],
-        extra_text=[], score=1.0, seconds=0.1, engine="test",
+        strings=[
+            StringCheck("offer", "SUMMER SALE", CheckStatus.EXACT, "SUMMER SALE", 100.0, [read_box]),
+            StringCheck("cta", "Shop now", CheckStatus.MISSING, None, 0.0, [], looked_in=[searched_box]),
+            StringCheck("price", "$19.99", CheckStatus.MISSING, None, 0.0, []),
+        ],
+        extra_text=[], score=1 / 3, seconds=0.1, engine="test",
     )
-    record_text_check(app_studio.db, poster_id, result.to_json(), 1.0)
+    record_text_check(app_studio.db, poster_id, result.to_json(), 1 / 3)
+    # The page runs the real service; keep what it returned to look at the pixels shown.
+    shown = []
+    real_check_overlay = textcheck_service.check_overlay
+
+    def check_overlay(*args, **kwargs):
+        shown.append(real_check_overlay(*args, **kwargs))
+        return shown[-1]
+
+    monkeypatch.setattr(textcheck_service, "check_overlay", check_overlay)
     at = new_app()
     open_detail(at, poster_id)
-    images_before = len(at.get("image"))
+    captions_before = [img.caption for element in at.get("image") for img in element.proto.imgs]
     at.toggle(key="tgl_text_overlay").set_value(True).run()
     assert not at.exception, at.exception
-    assert len(at.get("image")) == images_before + 1
+
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert len(captions) == len(captions_before) + 1
+    (legend,) = [c for c in captions if c not in captions_before]
+    # "$" is escaped so the caption (Markdown) shows the price as typed
+    assert legend == (
+        "green = read exactly: “SUMMER SALE” · grey = searched for a missing string: “Shop now” · "
+        "missing, no box: searched the whole poster: “\\$19.99”"
+    )
+    (overlay,) = shown
+    assert overlay.image.tobytes() != poster_image((200, 120), (200, 40, 40), mark=1).tobytes()  # as stored
+    assert overlay.image.getpixel((10, 25)) == EXACT_COLOUR  # left edge of the word read
+    assert overlay.image.getpixel((20, 80)) == LOOKED_COLOUR  # left edge of where "Shop now" was looked for
+    assert overlay.image.getpixel((100, 80)) == (200, 40, 40)  # the poster inside it is left to see

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+from dataclasses import dataclass
 
 from PIL import Image
 
 from core.queue.base import JobQueue
 from core.text.check import check_text
-from core.text.overlay import draw_check_overlay
+from core.text.overlay import OverlayLegend, draw_check_overlay, overlay_legend
 from core.text.result import ExpectedString, TextCheckResult
 from storage import textchecks
 from storage.db import Database
@@ -70,11 +71,19 @@ def recheck_poster(db: Database, store: ImageStore, poster_id: int) -> TextCheck
         return result
 
 
-def check_overlay(store: ImageStore, path: str, text_check: dict) -> Image.Image:
-    """The stored poster with the boxes its stored check read drawn over it
-    (exact green, near orange)."""
+@dataclass(frozen=True)
+class CheckOverlay:
+    image: Image.Image  # the poster with the check's boxes drawn over it
+    legend: OverlayLegend  # the strings behind each colour
+
+
+def check_overlay(store: ImageStore, path: str, text_check: dict) -> CheckOverlay:
+    """The stored poster with its stored check drawn over it: the boxes read (exact
+    green, near orange) and, for each missing string, the regions searched (grey)."""
+    result = TextCheckResult.from_json(text_check)
     with Image.open(io.BytesIO(store.read_bytes(path))) as image:
-        return draw_check_overlay(image, TextCheckResult.from_json(text_check))
+        drawn = draw_check_overlay(image, result, show_searched=True)
+    return CheckOverlay(image=drawn, legend=overlay_legend(result))
 
 
 def backfill(db: Database, store: ImageStore, on_progress=None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.text.overlay import OverlayLegend
 from core.text.result import CheckStatus
 from pages.ui.markdown_text import plain
 
@@ -21,6 +22,27 @@ def score_label(text_check: dict | None, checking: bool = False) -> str:
     exact = sum(1 for s in text_check.get("strings", []) if s.get("status") == CheckStatus.EXACT)
     mark = "✓" if exact == total else "✗"
     return f"text {mark} {exact}/{total} exact"
+
+
+def overlay_caption(legend: OverlayLegend) -> str:
+    """The legend under the check's overlay: each colour with the strings it marks (user
+    text escaped: image captions render Markdown)."""
+
+    def named(strings: list[str]) -> str:
+        return ", ".join(f"“{plain(s)}”" for s in strings)
+
+    parts = [
+        f"{label}: {named(strings)}"
+        for label, strings in (
+            ("green = read exactly", legend.exact),
+            ("orange = read nearly", legend.near),
+            ("grey = searched for a missing string", legend.searched),
+            ("missing, no box: searched the whole poster", legend.whole_poster),
+            ("missing, not read: the OCR check could not run", legend.unread),
+        )
+        if strings
+    ]
+    return " · ".join(parts)
 
 
 def render_text_check(text_check: dict | None, checking: bool = False) -> None:
