@@ -152,12 +152,28 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             assert cells[cells.index("true_cfg_scale") + 1] == "4.0", cells
             page.add_style_tag(content=NO_MOTION_CSS)
             page.screenshot(path=str(ARTIFACTS / "gallery_detail.png"), full_page=True)
+
+            # What the check read: the noise poster has no text, so its strings are missing
+            # and the overlay shows where each was looked for (grey) or says the whole poster.
+            page.get_by_text("Show what the check read", exact=True).click()
+            legend = page.get_by_test_id("stImageCaption").filter(has_text="missing")
+            expect(legend).to_be_visible(timeout=30_000)
+            for shown in ("“SUMMER SALE”", "“$19.99”", "“Shop now”"):  # "$" shown as typed, not maths
+                expect(legend).to_contain_text(shown)
+            wait_for_script_to_finish(page)
+            overlay = page.get_by_test_id("stImageContainer").filter(has=legend).locator("img")
+            expect(overlay).to_have_js_property("complete", True)
+            assert overlay.evaluate("img => img.naturalWidth") > 0
+            overlay.scroll_into_view_if_needed()
+            page.add_style_tag(content=NO_MOTION_CSS)
+            page.screenshot(path=str(ARTIFACTS / "gallery_detail_text_check.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
             raise
         finally:
             browser.close()
     assert (ARTIFACTS / "compose.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "gallery_detail_text_check.png").stat().st_size > 10_000
 
 
 def test_deep_link_after_a_restart_gets_the_full_app(server):
