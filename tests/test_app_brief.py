@@ -182,3 +182,32 @@ def test_a_brief_that_fails_on_the_worker_shows_its_message(app_studio, tmp_path
     assert any(s.label == "The brief failed" for s in at.status)
     assert any("The brief model could not run" in e.value and "Nothing was stored" in e.value for e in at.error)
     assert count_rows(app_studio)[1] == 0
+
+
+def draft_errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_the_notes_box_stops_at_the_notes_limit(app_studio):
+    from core.prompt import limits
+
+    at = brief_page()
+    assert at.text_area(key="brief_form_notes").proto.max_chars == limits.MAX_NOTES_CHARS
+
+
+def test_brief_section_edit_boxes_stop_at_their_limit(app_studio):
+    from core.prompt import limits
+    from storage.briefs import save_brief, save_draft
+
+    draft = save_draft(app_studio.db, app_studio.store, Image.open(io.BytesIO(png())), "draft.png")
+    record = save_brief(
+        app_studio.db, draft_id=draft.id, model_id="demo", language="en", notes="", raw_text="Layout: grid",
+        sections={"layout": "grid"}, missing=[], truncated=False, timings={}, memory={},
+    )
+    at = brief_page()
+    at.query_params["brief"] = str(record.id)
+    at.run()
+    assert not at.exception, at.exception
+    boxes = [box for box in at.text_area if box.key.startswith(f"brief_edit_{record.id}_")]
+    assert len(boxes) == 7
+    assert {box.proto.max_chars for box in boxes} == {limits.MAX_BRIEF_SECTION_CHARS}

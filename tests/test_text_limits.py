@@ -188,3 +188,21 @@ def test_the_brand_block_box_stops_at_its_limit(app_studio):
     at.switch_page("pages/compose.py").run()
     assert not at.exception, at.exception
     assert at.text_area(key="compose_brand_block").proto.max_chars == limits.MAX_BRAND_BLOCK_CHARS
+
+
+@pytest.mark.parametrize("where", ["in the app", "on a worker"])
+def test_brief_notes_over_the_limit_are_refused_not_cut_and_nothing_is_stored(studio, where):
+    from PIL import Image
+
+    from core.services.briefs import request_brief
+    from storage.models import Brief, BriefJob, Draft
+
+    notes = "Make the price bigger. " * 66  # 1,518 characters
+    with pytest.raises(TextTooLongError) as refused:
+        if where == "in the app":
+            studio.write_brief(Image.new("RGB", (64, 64)), "draft.png", "en", notes)
+        else:
+            request_brief(studio, Image.new("RGB", (64, 64)), "draft.png", "en", notes)
+    assert str(refused.value) == "Notes to the art director: 1,518 characters, over the limit of 1,500. Shorten it."
+    with studio.db.session() as session:
+        assert [session.scalar(select(func.count(t.id))) for t in (Draft, Brief, BriefJob)] == [0, 0, 0]
