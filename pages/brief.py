@@ -181,7 +181,11 @@ st.write(
 
 left, right = st.columns([2, 3], gap="large")
 with left:
-    upload = st.file_uploader("Draft (PNG, JPEG or WebP)", type=["png", "jpg", "jpeg", "webp"], key="draft_upload")
+    # No `type=` filter: Streamlit's runs in the browser only, and a file it rejected stayed
+    # listed while the server kept the previous file, so the page showed that file's error
+    # or preview (and an enabled Write button). Every file reaches prepare_draft instead,
+    # which names the file in its one message (a GIF: "anim.gif is a GIF image").
+    upload = st.file_uploader("Draft (PNG, JPEG or WebP)", key="draft_upload")
     st.radio("Brief language", list(LANGUAGES), format_func=LANGUAGES.get, key="brief_form_language", horizontal=True)
     # The box stops typing at the limit (its counter says so); the services refuse longer
     # notes from any other caller rather than cut them (core/brief/prompt.py, check_notes).

@@ -21,6 +21,12 @@ def png(size=(800, 600), color=(30, 60, 120)):
     return buffer.getvalue()
 
 
+def gif():
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
 def brief_page() -> AppTest:
     at = AppTest.from_file(HOME, default_timeout=180)
     at.run()
@@ -46,6 +52,8 @@ def files_on_disk(studio):
         ("notes.png", b"not an image at all", "image/png", "not an image we can read"),
         ("half.png", png((900, 900))[:2000], "image/png", "damaged or truncated"),
         ("bomb.png", bomb_png(7000, 7000), "image/png", "megapixels"),
+        # The uploader has no browser-side type filter (pages/brief.py): other formats get here.
+        ("anim.gif", gif(), "image/gif", "anim.gif is a GIF image. Upload the draft as PNG, JPEG or WebP."),
     ],
 )
 def test_bad_uploads_get_a_message_and_store_nothing(app_studio, name, data, mime, message):
