@@ -108,7 +108,7 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             page.add_style_tag(content=NO_MOTION_CSS)
             expect(page.get_by_text("Demo models: images are noise.")).to_be_visible(timeout=90_000)
 
-            page.get_by_role("link", name="Compose").click()
+            page.get_by_test_id("stSidebar").get_by_role("link", name="Compose").click()
             page.get_by_role("textbox", name="Product name", exact=True).fill("Aurora Headphones")
             page.get_by_role("textbox", name="Offer headline (exact)", exact=True).fill("SUMMER SALE")
             page.get_by_role("textbox", name="Price (exact)", exact=True).fill("$19.99")
@@ -173,7 +173,7 @@ def test_deep_link_after_a_restart_gets_the_full_app(server):
             expect(page.get_by_role("heading", name="Gallery")).to_be_visible(timeout=90_000)
             expect(page.get_by_text("Demo models: images are noise.")).to_be_visible()
             expect(page.get_by_text("Process RAM")).to_be_visible()
-            expect(page.get_by_role("link", name="Brief")).to_be_visible()
+            expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Brief")).to_be_visible()
             expect(page.get_by_role("link", name="shared")).to_have_count(0)
         finally:
             browser.close()
