@@ -16,6 +16,7 @@ from pages.ui.markdown_text import plain  # noqa: E402
 from pages.ui.identity import auth_providers, current_actor, flush_cookies  # noqa: E402
 from pages.ui.shared import demo_banner, get_studio, sidebar_panel, thumb_bytes  # noqa: E402
 from core.access import NO_ACCESS, Right, RolesConfigError  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from core.services.gallery import GalleryFilter, list_posters  # noqa: E402
 from core.services.studio import DatabaseUnavailable  # noqa: E402
 
@@ -77,6 +78,46 @@ def identity_panel() -> None:
         flush_cookies()
 
 
+def navigation_pages(actor) -> list:
+    """The pages this session's role can use; a URL of any other page is not served to it
+    (Streamlit falls back to Home)."""
+    pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+    if actor.can(Right.COMPOSE):
+        pages += [
+            st.Page("pages/brief.py", title="Brief", icon=":material/description:"),
+            st.Page("pages/compose.py", title="Compose", icon=":material/palette:"),
+        ]
+    pages += [
+        st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    ]
+    if actor.can(Right.EDIT_KITS):
+        pages.append(st.Page("pages/brand_kits.py", title="Brand kits", icon=":material/style:"))
+    if actor.can(Right.COMPOSE):
+        pages.append(st.Page("pages/settings.py", title="Settings", icon=":material/speed:"))
+    return pages
+
+
+# The navigation is declared before the studio is built (the demo checkpoints, the database,
+# the worker: seconds on a first start). Streamlit's own list of pages/*.py, which it shows
+# until st.navigation runs, is switched off (client.showSidebarNavigation = false in
+# .streamlit/config.toml), so the sidebar never shows file names such as "brand kits"; the
+# links are drawn here instead. Who acts needs only the settings, not the studio.
+try:
+    actor = current_actor(load_settings())
+except RolesConfigError as error:
+    st.error(f"**The roles config cannot be used.** {plain(str(error))}", icon=":material/lock:")
+    st.stop()
+if actor is None or actor.role == NO_ACCESS:
+    # Only the sign-in (or no-access) page exists for this session: every other URL lands here.
+    page = st.navigation([st.Page(sign_in if actor is None else no_access, title="Sign in", default=True)], position="hidden")
+else:
+    pages = navigation_pages(actor)
+    page = st.navigation(pages, position="hidden")
+    with st.sidebar:
+        for nav_page in pages:
+            st.page_link(nav_page)
+
 try:
     studio = get_studio()
 except DatabaseUnavailable as error:
@@ -84,33 +125,8 @@ except DatabaseUnavailable as error:
     # start is not cached, so the next reload tries again.
     st.error(f"**The studio cannot open its database.** {plain(str(error))}", icon=":material/database:")
     st.stop()
-try:
-    actor = current_actor(studio.settings)
-except RolesConfigError as error:
-    st.error(f"**The roles config cannot be used.** {plain(str(error))}", icon=":material/lock:")
-    st.stop()
-if actor is None or actor.role == NO_ACCESS:
-    # Only the sign-in (or no-access) page exists for this session: every other URL lands here.
-    st.navigation([st.Page(sign_in if actor is None else no_access, title="Sign in", default=True)], position="hidden").run()
-    st.stop()
-demo_banner(studio)
-identity_panel()
-sidebar_panel(studio)
-
-# Each session's navigation lists only the pages its role can use; a URL of any other page
-# is not served to it (Streamlit falls back to Home).
-pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
-if actor.can(Right.COMPOSE):
-    pages += [
-        st.Page("pages/brief.py", title="Brief", icon=":material/description:"),
-        st.Page("pages/compose.py", title="Compose", icon=":material/palette:"),
-    ]
-pages += [
-    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-]
-if actor.can(Right.EDIT_KITS):
-    pages.append(st.Page("pages/brand_kits.py", title="Brand kits", icon=":material/style:"))
-if actor.can(Right.COMPOSE):
-    pages.append(st.Page("pages/settings.py", title="Settings", icon=":material/speed:"))
-st.navigation(pages).run()
+if actor is not None and actor.role != NO_ACCESS:
+    demo_banner(studio)
+    identity_panel()
+    sidebar_panel(studio)
+page.run()

@@ -18,7 +18,14 @@ import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from core.prompt.builder import CUSTOM_NEGATIVE, LANGUAGES, NEGATIVE_PROMPTS, TONES, ProductFields
-from core.prompt.limits import TextTooLongError, check_lengths
+from core.prompt.limits import (
+    MAX_EXACT_STRING_CHARS,
+    MAX_EXACT_STRINGS,
+    MAX_PROMPT_CHARS,
+    TextTooLongError,
+    check_length,
+    check_lengths,
+)
 from core.prompt.presets import PRESETS
 
 RECIPE_FORMAT = "qwen-poster-studio/recipe"
@@ -251,7 +258,17 @@ def recipe_from_dict(data) -> tuple[Recipe, Provenance]:
             recipe.style_keywords,
             recipe.brief_text,
             recipe.negative_prompt,
+            recipe.brand_block,
         )
+        # The exact strings and the final prompt are only shown and checked, not typed, but a
+        # rerun hands the prompt to the tokenizer and the OCR check matches every string.
+        if len(recipe.exact_strings) > MAX_EXACT_STRINGS:
+            raise TextTooLongError(
+                f"Exact text: {len(recipe.exact_strings)} strings, over the limit of {MAX_EXACT_STRINGS}."
+            )
+        for number, exact in enumerate(recipe.exact_strings, start=1):
+            check_length(f"Exact text {number}", exact["text"], MAX_EXACT_STRING_CHARS)
+        check_length("Final prompt", recipe.prompt, MAX_PROMPT_CHARS)
     except TextTooLongError as problem:
         raise RecipeError(f"This recipe's text is longer than Compose accepts. {problem}") from None
 

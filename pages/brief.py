@@ -9,6 +9,8 @@ import streamlit as st
 
 from core.brief.sections import SECTION_KEYS, SECTION_TITLES, compact_brief
 from core.brief.drafts import DraftError, prepare_draft
+from core.brief.prompt import NOTES_LABEL
+from core.prompt import limits
 from core.prompt.builder import LANGUAGES
 from core.services.briefs import (
     STAGE_FREEING,
@@ -58,7 +60,13 @@ def show_brief(brief_id: int) -> None:
         label = titles[key]
         if key in record.missing and not (record.edited_sections or {}).get(key):
             st.markdown(f"**{label}** :orange-badge[missing: the model left this section out]")
-        st.text_area(label, value=sections.get(key, ""), key=f"brief_edit_{record.id}_{key}", height=110)
+        st.text_area(
+            label,
+            value=sections.get(key, ""),
+            key=f"brief_edit_{record.id}_{key}",
+            max_chars=limits.MAX_BRIEF_SECTION_CHARS,
+            height=110,
+        )
 
     c1, c2 = st.columns(2)
     if c1.button("Save edits", key=f"btn_save_brief_{record.id}"):
@@ -173,9 +181,20 @@ st.write(
 
 left, right = st.columns([2, 3], gap="large")
 with left:
-    upload = st.file_uploader("Draft (PNG, JPEG or WebP)", type=["png", "jpg", "jpeg", "webp"], key="draft_upload")
+    # No `type=` filter: Streamlit's runs in the browser only, and a file it rejected stayed
+    # listed while the server kept the previous file, so the page showed that file's error
+    # or preview (and an enabled Write button). Every file reaches prepare_draft instead,
+    # which names the file in its one message (a GIF: "anim.gif is a GIF image").
+    upload = st.file_uploader("Draft (PNG, JPEG or WebP)", key="draft_upload")
     st.radio("Brief language", list(LANGUAGES), format_func=LANGUAGES.get, key="brief_form_language", horizontal=True)
-    st.text_area("Notes to the art director (optional)", key="brief_form_notes", placeholder="e.g. Make the price more prominent")
+    # The box stops typing at the limit (its counter says so); the services refuse longer
+    # notes from any other caller rather than cut them (core/brief/prompt.py, check_notes).
+    st.text_area(
+        f"{NOTES_LABEL} (optional)",
+        key="brief_form_notes",
+        max_chars=limits.MAX_NOTES_CHARS,
+        placeholder="e.g. Make the price more prominent",
+    )
 
     prepared = None
     if upload is not None:

@@ -21,6 +21,12 @@ def png(size=(800, 600), color=(30, 60, 120)):
     return buffer.getvalue()
 
 
+def gif():
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
 def brief_page() -> AppTest:
     at = AppTest.from_file(HOME, default_timeout=180)
     at.run()
@@ -46,6 +52,8 @@ def files_on_disk(studio):
         ("notes.png", b"not an image at all", "image/png", "not an image we can read"),
         ("half.png", png((900, 900))[:2000], "image/png", "damaged or truncated"),
         ("bomb.png", bomb_png(7000, 7000), "image/png", "megapixels"),
+        # The uploader has no browser-side type filter (pages/brief.py): other formats get here.
+        ("anim.gif", gif(), "image/gif", "anim.gif is a GIF image. Upload the draft as PNG, JPEG or WebP."),
     ],
 )
 def test_bad_uploads_get_a_message_and_store_nothing(app_studio, name, data, mime, message):
@@ -182,3 +190,32 @@ def test_a_brief_that_fails_on_the_worker_shows_its_message(app_studio, tmp_path
     assert any(s.label == "The brief failed" for s in at.status)
     assert any("The brief model could not run" in e.value and "Nothing was stored" in e.value for e in at.error)
     assert count_rows(app_studio)[1] == 0
+
+
+def draft_errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_the_notes_box_stops_at_the_notes_limit(app_studio):
+    from core.prompt import limits
+
+    at = brief_page()
+    assert at.text_area(key="brief_form_notes").proto.max_chars == limits.MAX_NOTES_CHARS
+
+
+def test_brief_section_edit_boxes_stop_at_their_limit(app_studio):
+    from core.prompt import limits
+    from storage.briefs import save_brief, save_draft
+
+    draft = save_draft(app_studio.db, app_studio.store, Image.open(io.BytesIO(png())), "draft.png")
+    record = save_brief(
+        app_studio.db, draft_id=draft.id, model_id="demo", language="en", notes="", raw_text="Layout: grid",
+        sections={"layout": "grid"}, missing=[], truncated=False, timings={}, memory={},
+    )
+    at = brief_page()
+    at.query_params["brief"] = str(record.id)
+    at.run()
+    assert not at.exception, at.exception
+    boxes = [box for box in at.text_area if box.key.startswith(f"brief_edit_{record.id}_")]
+    assert len(boxes) == 7
+    assert {box.proto.max_chars for box in boxes} == {limits.MAX_BRIEF_SECTION_CHARS}

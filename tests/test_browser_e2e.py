@@ -108,7 +108,7 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             page.add_style_tag(content=NO_MOTION_CSS)
             expect(page.get_by_text("Demo models: images are noise.")).to_be_visible(timeout=90_000)
 
-            page.get_by_role("link", name="Compose").click()
+            page.get_by_test_id("stSidebar").get_by_role("link", name="Compose").click()
             page.get_by_role("textbox", name="Product name", exact=True).fill("Aurora Headphones")
             page.get_by_role("textbox", name="Offer headline (exact)", exact=True).fill("SUMMER SALE")
             page.get_by_role("textbox", name="Price (exact)", exact=True).fill("$19.99")
@@ -189,7 +189,46 @@ def test_deep_link_after_a_restart_gets_the_full_app(server):
             expect(page.get_by_role("heading", name="Gallery")).to_be_visible(timeout=90_000)
             expect(page.get_by_text("Demo models: images are noise.")).to_be_visible()
             expect(page.get_by_text("Process RAM")).to_be_visible()
-            expect(page.get_by_role("link", name="Brief")).to_be_visible()
+            expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Brief")).to_be_visible()
             expect(page.get_by_role("link", name="shared")).to_have_count(0)
+        finally:
+            browser.close()
+
+
+# Records every text the sidebar shows, from the first paint on: Streamlit's own
+# page list may be drawn for a moment only, so waiting for a state could miss it.
+RECORD_SIDEBAR_TEXT = """
+window.__sidebarTexts = new Set();
+new MutationObserver(() => {
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  if (!sidebar) return;
+  const texts = document.createTreeWalker(sidebar, NodeFilter.SHOW_TEXT);
+  while (texts.nextNode()) {
+    // A Material icon is a ligature: its name ("home", "compare") is text too, not a label.
+    if (texts.currentNode.parentElement.closest('[data-testid="stIconMaterial"]')) continue;
+    window.__sidebarTexts.add(texts.currentNode.textContent.trim());
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+FILE_NAME_LABELS = {"home", "brief", "compose", "gallery", "compare", "brand kits", "settings"}
+
+
+def test_sidebar_never_lists_page_file_names_during_start(tmp_path, demo_models_dir):
+    """While Home.py builds the studio, the sidebar shows the studio's own navigation, never
+    Streamlit's list of pages/*.py by file name ("brand kits", "compose")."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with streamlit_server(tmp_path, demo_models_dir) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.add_init_script(RECORD_SIDEBAR_TEXT)
+            page.goto(url)  # the first session after the server start: the one that flashed
+            expect(page.get_by_role("heading", name="Latest posters")).to_be_visible(timeout=90_000)
+            sidebar = page.get_by_test_id("stSidebar")
+            for title in ("Home", "Brief", "Compose", "Gallery", "Compare", "Brand kits", "Settings"):
+                expect(sidebar.get_by_role("link", name=title)).to_be_visible()
+            seen = set(page.evaluate("[...window.__sidebarTexts]"))
+            assert not seen & FILE_NAME_LABELS, sorted(seen)
         finally:
             browser.close()

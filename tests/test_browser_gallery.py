@@ -95,7 +95,7 @@ def test_compare_and_review_in_a_real_browser(seeded, server):
             expect(page.get_by_text("Review saved: ★★★★★ · Approve.")).to_be_visible(timeout=30_000)
 
             # Back in the gallery the tile shows it, and the verdict filter finds it.
-            page.get_by_role("link", name="Gallery").click()
+            page.get_by_test_id("stSidebar").get_by_role("link", name="Gallery").click()
             expect(page.get_by_text("★ 5.0 (1 reviewer)", exact=False)).to_be_visible(timeout=30_000)
             expect(page.get_by_text("“Strongest headline of the three” — Ann", exact=False)).to_be_visible()
             page.get_by_test_id("stSelectbox").filter(has_text="Verdict").click()

@@ -105,7 +105,7 @@ def test_sign_in_through_a_real_provider_and_roles_hold(signed_in_server):
 
             sign_in(page, url, "vera@example.com")
             expect(page.get_by_text(shown("Signed in as vera@example.com · viewer"))).to_be_visible()
-            expect(page.get_by_role("link", name="Gallery")).to_be_visible()
+            expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Gallery")).to_be_visible()
             expect(page.get_by_role("link", name="Compose")).to_have_count(0)  # not a viewer's page
             page.goto(f"{url}/gallery?poster={poster_id}")
             expect(page.get_by_text("you can read the reviews but not add one")).to_be_visible(timeout=30_000)

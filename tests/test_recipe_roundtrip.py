@@ -183,6 +183,25 @@ def test_a_recalled_description_over_the_limit_is_refused_before_compose_sees_it
     assert _counts(studio.db) == before
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"brand_block": "k" * 50_000}, "Brand block: 50,000 characters, over the limit of 2,000"),
+        ({"prompt": "p" * 200_000}, "Final prompt: 200,000 characters, over the limit of 16,000"),
+        ({"exact_strings": [{"role": "benefit", "text": "b" * 300}]}, "Exact text 1: 300 characters, over the limit of 200"),
+        ({"exact_strings": [{"role": "benefit", "text": "b"}] * 5_000}, "Exact text: 5000 strings, over the limit of 14"),
+    ],
+)
+def test_recalled_brand_block_prompt_and_exact_text_over_their_limits_are_refused(studio, change, message):
+    poster_id, _ = add_poster(studio.db, studio.store)
+    detail = get_poster(studio.db, poster_id)
+    png = _with_recipe(recipe_to_dict(replace(detail.recipe, **change)))
+    before = _counts(studio.db)
+    with pytest.raises(RecipeImportError, match=message):
+        recall_recipe(studio.db, png)
+    assert _counts(studio.db) == before
+
+
 def test_an_out_of_range_recipe_leaves_compose_as_it_was(app_studio):
     poster_id, _ = add_poster(app_studio.db, app_studio.store, steps=7)
     detail = get_poster(app_studio.db, poster_id)

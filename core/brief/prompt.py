@@ -15,13 +15,19 @@ import re
 from typing import Any
 
 from core.brief.sections import SECTION_KEYS, SECTION_TITLES, normalize_language
+from core.prompt.limits import MAX_NOTES_CHARS, check_length
 
 
 BRIEF_PROMPT_VERSION = "brief-v1"
 
-# Client notes are user text: they are capped so a pasted document cannot crowd out the image tokens
-# and the instructions.
-MAX_NOTES_CHARS = 1500
+NOTES_LABEL = "Notes to the art director"
+
+
+def check_notes(notes: str) -> None:
+    """Client notes are user text: a pasted document would crowd out the image tokens and the
+    instructions. Over-long notes are refused with the limit (TextTooLongError), never cut
+    silently: a cut could drop the one request that mattered."""
+    check_length(NOTES_LABEL, notes, MAX_NOTES_CHARS)
 
 # Each entry is one sentence. The instruction text is assembled from these lists, so
 # `prompt_sentences` can return exactly what was sent (an integration test checks that none of them
@@ -114,16 +120,15 @@ def _heading_lines(lang: str) -> str:
 
 
 def _clean_notes(notes: str) -> str:
-    """Make user notes safe to quote: no control characters, no closing quote sequence, capped length."""
+    """Make user notes safe to quote: no control characters, no closing quote sequence.
+    Notes over the limit raise TextTooLongError (`check_notes`)."""
+    check_notes(notes)
     text = (notes or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = _CONTROL_CHARS_RE.sub("", text)
     # A run of three or more double quotes would end the quoted block early, so the rest of the notes
     # could pose as instructions; a single quote mark keeps the meaning.
     text = re.sub(r'"{3,}', '"', text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    if len(text) > MAX_NOTES_CHARS:
-        text = text[:MAX_NOTES_CHARS].rstrip() + "…"
-    return text
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _instruction_text(lang: str, notes: str) -> str:

@@ -6,8 +6,9 @@ but counting tokens needs the tokenizer, and a 5 MB description took it 20 s bef
 These character limits are far above any real poster text and cost microseconds to check,
 so absurd input is refused at once with a message that names the field.
 
-Compose (core/services/compose.py), brand kits (core/prompt/brand.py) and the Compose page's
-`max_chars` all read them from here.
+Compose (core/services/compose.py), brand kits (core/prompt/brand.py), recalled recipes
+(core/recipe.py), brief notes (core/brief/prompt.py) and the pages' `max_chars` all read
+them from here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ MAX_BENEFIT_CHARS = 120  # one phrase, drawn exactly
 MAX_BENEFITS_TEXT_CHARS = MAX_BENEFITS * (MAX_BENEFIT_CHARS + 4)
 MAX_STYLE_CHARS = 400
 MAX_NEGATIVE_CHARS = 2_000
+# A kit's block at its own limits (core/prompt/brand.py: a 200-character wordmark, twelve
+# 80-character colour names with their hex, 400 characters of fonts) is about 1,750
+# characters; the block stays editable in Compose, so a little room is left for edits.
+MAX_BRAND_BLOCK_CHARS = 2_000
+# Notes to the art director go into the brief model's prompt (core/brief/prompt.py): a few
+# sentences. The brief itself is capped at MAX_BRIEF_CHARS, so its notes are too.
+MAX_NOTES_CHARS = 1_500
+# One section of a brief as edited on the Brief page; Compose takes at most MAX_BRIEF_CHARS
+# of the whole brief, so a section is never longer than that.
+MAX_BRIEF_SECTION_CHARS = MAX_BRIEF_CHARS
+# What a recalled recipe (core/recipe.py) may carry beyond the typed fields. Its exact strings
+# are the product name, offer, price, CTA and benefits, each within the limits above.
+MAX_EXACT_STRINGS = MAX_BENEFITS + 4
+MAX_EXACT_STRING_CHARS = max(MAX_NAME_CHARS, MAX_SHORT_CHARS, MAX_BENEFIT_CHARS)
+# Its final prompt is the builder's template around every field at its limit: under 14,000
+# characters in either language (tests/test_text_limits.py builds that prompt).
+MAX_PROMPT_CHARS = 16_000
 
 
 class TextTooLongError(ValueError):
@@ -36,7 +54,9 @@ def check_length(label: str, text: str, limit: int) -> None:
         raise TextTooLongError(f"{label}: {length:,} characters, over the limit of {limit:,}. Shorten it.")
 
 
-def check_lengths(product, tone: str = "", style: str = "", brief: str = "", negative: str = "") -> None:
+def check_lengths(
+    product, tone: str = "", style: str = "", brief: str = "", negative: str = "", brand_block: str = ""
+) -> None:
     """Every text of one poster recipe against its limit. `product` is a
     core.prompt.builder.ProductFields. Raises TextTooLongError for the first one over."""
     check_length("Product name", product.name, MAX_NAME_CHARS)
@@ -53,3 +73,4 @@ def check_lengths(product, tone: str = "", style: str = "", brief: str = "", neg
     check_length("Style keywords", style, MAX_STYLE_CHARS)
     check_length("Brief text", brief, MAX_BRIEF_CHARS)
     check_length("Negative prompt", negative, MAX_NEGATIVE_CHARS)
+    check_length("Brand block", brand_block, MAX_BRAND_BLOCK_CHARS)

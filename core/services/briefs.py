@@ -16,6 +16,7 @@ from typing import Callable
 
 from PIL import Image
 
+from core.brief.prompt import check_notes
 from core.brief.runtime import STAGE_FREEING
 from core.queue.liveness import is_worker_alive as worker_process_alive
 from core.services.studio import brief_fields
@@ -88,6 +89,7 @@ def request_brief(
     """Queue a brief for a GPU worker. Returns the brief job id, which the page follows
     (`brief_job_state`). The row is written before the queue hears of it, so a queue that
     is down loses nothing: the job stays undispatched, says why, and is sent again later."""
+    check_notes(notes)  # nothing is stored for notes the worker would refuse
     brief_job_id = request_brief_job(
         studio.db, studio.store, draft_image, original_name, language, notes, max_new_tokens
     )

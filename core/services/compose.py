@@ -94,7 +94,9 @@ def validate(request: ComposeRequest) -> None:
     product = request.product
     # Before any tokenizing: counting the tokens of a 5 MB description alone takes 20 s.
     try:
-        check_lengths(product, request.tone, request.style_keywords, request.brief_text, request.negative_prompt)
+        check_lengths(
+            product, request.tone, request.style_keywords, request.brief_text, request.negative_prompt, request.brand_block
+        )
     except TextTooLongError as error:
         raise ComposeError(str(error)) from None
     if not any(clean_text(x) for x in (product.name, product.description, product.offer)):

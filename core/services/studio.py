@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from core.render import demo_models
+from core.brief.prompt import check_notes
 from core.brief.runtime import (
     DEFAULT_MAX_NEW_TOKENS,
     DEMO_MAX_NEW_TOKENS,
@@ -309,6 +310,7 @@ class Studio:
         """Run the VL brief on a prepared draft, then store the draft and the brief. Nothing
         is stored when the run fails. (On a worker, core/services/briefs.py `run_brief_job`
         runs the same `run_vl_brief` and stores the same fields on its job.)"""
+        check_notes(notes)  # before the model loads: over-long notes are refused, not cut
         result = self.run_vl_brief(draft_image, language, notes, on_stage=on_stage, max_new_tokens=max_new_tokens)
         draft = save_draft(self.db, self.store, draft_image, original_name)
         return save_brief(self.db, draft_id=draft.id, language=language, notes=notes, **brief_fields(result))

@@ -15,6 +15,7 @@ import streamlit as st
 from core.prompt.brand import brand_block
 from core.services.brand_kits import get_kit, list_kits
 from core.services.export import RecipeImportError, recall_recipe
+from core.prompt import limits
 from core.prompt.builder import TONES
 from core.recipe import Recipe
 from pages.ui.markdown_text import plain
@@ -74,6 +75,7 @@ def brand_kit_section(studio) -> None:
         st.text_area(
             "Brand block (added to the prompt; edit freely)",
             key="compose_brand_block",
+            max_chars=limits.MAX_BRAND_BLOCK_CHARS,
             height=68,
         )
 
