@@ -144,29 +144,17 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _positive_int(env, name: str, default: int) -> int:
+def _int_at_least(env, name: str, default: int, minimum: int) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return value
-
-
-def _whole_number(env, name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ValueError(f"{name} must be a whole number, 0 or more, not {raw!r}")
+        value = minimum - 1
+    if value < minimum:
+        what = "a whole number of at least 1" if minimum == 1 else f"a whole number, {minimum} or more"
+        raise ValueError(f"{name} must be {what}, not {raw!r}")
     return value
 
 
@@ -207,9 +195,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if queue not in QUEUE_MODES:
         raise ValueError(f"STUDIO_QUEUE must be sql or celery, not {queue!r}")
     broker_url = (env.get("STUDIO_BROKER_URL") or DEFAULT_BROKER_URL).strip()
-    visibility = _positive_int(env, "STUDIO_BROKER_VISIBILITY_TIMEOUT", DEFAULT_VISIBILITY_TIMEOUT_S)
-    max_attempts = _positive_int(env, "STUDIO_JOB_MAX_ATTEMPTS", DEFAULT_JOB_MAX_ATTEMPTS)
-    preview_every = _whole_number(env, "STUDIO_PREVIEW_EVERY", DEFAULT_PREVIEW_EVERY)
+    visibility = _int_at_least(env, "STUDIO_BROKER_VISIBILITY_TIMEOUT", DEFAULT_VISIBILITY_TIMEOUT_S, 1)
+    max_attempts = _int_at_least(env, "STUDIO_JOB_MAX_ATTEMPTS", DEFAULT_JOB_MAX_ATTEMPTS, 1)
+    preview_every = _int_at_least(env, "STUDIO_PREVIEW_EVERY", DEFAULT_PREVIEW_EVERY, 0)
     preview_projection = (env.get("STUDIO_PREVIEW_PROJECTION") or "").strip() or None
     roles_file = (env.get("STUDIO_ROLES_FILE") or "").strip()
 

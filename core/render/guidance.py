@@ -25,6 +25,8 @@ from diffusers.models.transformers.transformer_qwenimage import (
     apply_rotary_emb_qwen,
 )
 
+from core.render.guidance_calls import GuidanceCalls
+
 
 class SplitTextAttnProcessor(QwenDoubleStreamAttnProcessor2_0):
     """diffusers' Qwen double-stream attention, except that with `text_lengths` (one host
@@ -99,7 +101,7 @@ def install_split_attention(transformer) -> None:
     transformer.set_attn_processor(SplitTextAttnProcessor())
 
 
-class BatchedGuidance:
+class BatchedGuidance(GuidanceCalls):
     """Answers the pipeline's two guidance calls of a step with one batch-of-2 forward.
 
     Use as a context manager around the pipeline call; it wraps `transformer.forward`
@@ -110,21 +112,10 @@ class BatchedGuidance:
 
     def __init__(self, transformer, negative_embeds: torch.Tensor, negative_mask: torch.Tensor | None,
                  split_attention: bool = True):
-        self.transformer = transformer
+        super().__init__(transformer)
         self.negative_embeds = negative_embeds
         self.negative_mask = negative_mask
         self.split_attention = split_attention
-        self.pending: torch.Tensor | None = None
-        self.forward = None
-
-    def __enter__(self):
-        self.forward = self.transformer.forward
-        self.transformer.forward = self
-        return self
-
-    def __exit__(self, *exc):
-        self.transformer.forward = self.forward
-        self.pending = None
 
     def __call__(self, hidden_states, encoder_hidden_states, encoder_hidden_states_mask=None, timestep=None,
                  img_shapes=None, return_dict=True, attention_kwargs=None, **kwargs):

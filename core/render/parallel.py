@@ -45,6 +45,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from core.render.guidance_calls import GuidanceCalls
+
 logger = logging.getLogger(__name__)
 
 PARALLEL_MODES = ("cfg", "cfg+ulysses")
@@ -192,7 +194,7 @@ def enable_sequence_parallel(transformer, group: ParallelGroup) -> None:
     )
 
 
-class CfgSplit:
+class CfgSplit(GuidanceCalls):
     """Answers the pipeline's two guidance calls of a step with one forward per rank.
 
     Use as a context manager around the pipeline call, like core/render/guidance.py's
@@ -203,21 +205,10 @@ class CfgSplit:
 
     def __init__(self, transformer, group: ParallelGroup, negative_embeds: torch.Tensor,
                  negative_mask: torch.Tensor | None):
-        self.transformer = transformer
+        super().__init__(transformer)
         self.group = group
         self.negative_embeds = negative_embeds
         self.negative_mask = negative_mask
-        self.pending: torch.Tensor | None = None
-        self.forward = None
-
-    def __enter__(self):
-        self.forward = self.transformer.forward
-        self.transformer.forward = self
-        return self
-
-    def __exit__(self, *exc):
-        self.transformer.forward = self.forward
-        self.pending = None
 
     def __call__(self, hidden_states, encoder_hidden_states, encoder_hidden_states_mask=None, return_dict=True,
                  **kwargs):
