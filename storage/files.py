@@ -33,8 +33,9 @@ from PIL import Image
 THUMB_SIZE = (384, 384)
 # Compare draws 2-4 posters side by side in the wide layout: a column is about 700 CSS px with
 # 2 posters on a full-HD screen and 200-350 px with 4 (bench/compare_page.py, 1600-px window).
-# A JPEG this wide is sharp there, weighs 100-250 kB where the PNG weighs 2.5-3.7 MB, and
-# st.image sends a JPEG under 1460 px as it is (a PNG it decodes and re-encodes every run).
+# A JPEG this wide is sharp there and weighs 30-130 kB where the PNG weighs 2.5-3 MB; st.image
+# sends a JPEG under 1460 px as it is (a PNG it decodes and re-encodes on every run).
+# BENCHMARKS.md, "Compare page", has the figures.
 DISPLAY_WIDTH = 768
 DISPLAY_JPEG_QUALITY = 85
 # A live preview (core/render/preview.py) is about 166x166 at 1328x1328: at this quality its
