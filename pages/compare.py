@@ -9,12 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from core.recipe import diff_recipes, word_diff
+from core.services.export import ExportOptions, export_file_name, export_poster
 from core.services.gallery import get_posters
 from core.services.reviews import summaries
 from pages.ui.compare_tray import MAX_COMPARE, selected
+from pages.ui.identity import acting
 from pages.ui.review import review_form, reviewer_box, summary_line
 from pages.ui.markdown_text import plain
-from pages.ui.shared import get_studio, image_bytes, require_app_shell
+from pages.ui.shared import display_bytes, get_studio, require_app_shell
 
 require_app_shell()
 studio = get_studio()
@@ -81,16 +83,29 @@ if len(details) < 2:
 # fills its column: so every poster is drawn at the same scale whatever the window size.
 # The space between them is a column too (Streamlit's gaps are fixed pixels taken from every
 # column alike, which would shrink a narrow poster relatively more).
+# The columns follow the posters' own pixel widths; the images are display renditions (a
+# small JPEG each, made once per poster), stretched to their columns, so the scale holds. The
+# full PNG is a download away, built only when its button is pressed.
 review_summaries = summaries(studio.db, [d.id for d in details])
 spacer = sum(d.width for d in details) * 0.03
 spec = [weight for d in details for weight in (d.width, spacer)][:-1]
 columns = st.columns(spec, gap=None)[::2]
 for column, detail in zip(columns, details):
     with column:
-        st.image(image_bytes(studio, detail.path), width="stretch")
+        st.image(display_bytes(studio, detail.path), width="stretch")
         st.markdown(f"**#{detail.id}** · seed {detail.recipe.seed} · {detail.width}×{detail.height}")
         st.caption(summary_line(review_summaries[detail.id]))
         st.page_link("pages/gallery.py", label="Open", query_params={"poster": str(detail.id)}, icon=":material/open_in_new:")
+        st.download_button(
+            "Full size PNG",
+            data=lambda poster_id=detail.id: export_poster(studio.db, studio.store, poster_id, ExportOptions(), actor=acting())[1],
+            file_name=export_file_name(detail.id, detail.recipe.seed, (detail.width, detail.height), "png"),
+            mime="image/png",
+            key=f"compare_png_{detail.id}",
+            on_click="ignore",
+            icon=":material/download:",
+            help=f"The original {detail.width}×{detail.height} PNG, with its recipe embedded.",
+        )
 st.caption("All drawn at one scale: a poster twice as wide in pixels is shown twice as wide.")
 
 # -- every recipe field --

@@ -1,4 +1,5 @@
-"""Content-addressed image store with WebP thumbnails, in a local folder or an S3 bucket.
+"""Content-addressed image store with WebP thumbnails and display renditions, in a local
+folder or an S3 bucket.
 
 Files are named by the sha256 of their bytes, so the same image twice is one file, and a
 path in the database can always be checked against its content.
@@ -30,6 +31,13 @@ from fsspec.utils import get_protocol
 from PIL import Image
 
 THUMB_SIZE = (384, 384)
+# Compare draws 2-4 posters side by side in the wide layout: a column is about 700 CSS px with
+# 2 posters on a full-HD screen and 200-350 px with 4 (bench/compare_page.py, 1600-px window).
+# A JPEG this wide is sharp there and weighs 30-130 kB where the PNG weighs 2.5-3 MB; st.image
+# sends a JPEG under 1460 px as it is (a PNG it decodes and re-encodes on every run).
+# BENCHMARKS.md, "Compare page", has the figures.
+DISPLAY_WIDTH = 768
+DISPLAY_JPEG_QUALITY = 85
 # A live preview (core/render/preview.py) is about 166x166 at 1328x1328: at this quality its
 # WebP is a few kB, one small object replaced every few steps, on S3 too.
 PREVIEW_WEBP_QUALITY = 80
@@ -198,6 +206,28 @@ class ImageStore:
     def delete_preview(self, job_id: int) -> None:
         self.delete(self.preview_path(job_id))
 
+    # -- display renditions: a poster as a page draws it, made once from the PNG --
+
+    @staticmethod
+    def display_path(relative_png: str) -> str:
+        """posters/ab/<sha>.png -> posters-display/ab/<sha>.jpg: named by the PNG's sha256,
+        so it never goes stale and two posters with the same bytes share it."""
+        kind, rest = relative_png.split("/", 1)
+        return f"{kind}-display/{rest.rsplit('.', 1)[0]}.jpg"
+
+    def display_bytes(self, relative_png: str) -> bytes:
+        """The display rendition of a stored PNG (make_display), made and stored the first
+        time it is asked for, read back after that."""
+        relative = self.display_path(relative_png)
+        try:
+            return self.read_bytes(relative)
+        except FileNotFoundError:
+            pass
+        with Image.open(io.BytesIO(self.read_bytes(relative_png))) as image:
+            data = make_display(image)
+        self._put_new(relative, data)
+        return data
+
     def read_bytes(self, relative: str) -> bytes:
         return self.fs.cat_file(self._full(relative))
 
@@ -222,6 +252,17 @@ def preview_webp(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     # method 2 of 6: a fast encoder setting; at this size quality barely differs.
     image.convert("RGB").save(buffer, format="WEBP", quality=PREVIEW_WEBP_QUALITY, method=2)
+    return buffer.getvalue()
+
+
+def make_display(image: Image.Image, width: int = DISPLAY_WIDTH) -> bytes:
+    """A JPEG at most `width` wide with the image's own aspect ratio (never enlarged),
+    progressive, so a slow link shows the whole poster coarse first."""
+    rgb = image.convert("RGB")
+    if rgb.width > width:
+        rgb = rgb.resize((width, max(1, round(rgb.height * width / rgb.width))), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY, progressive=True)
     return buffer.getvalue()
 
 

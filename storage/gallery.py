@@ -371,6 +371,7 @@ def delete_poster(db: Database, store: ImageStore, poster_id: int) -> bool:
     if not still_used:
         store.delete(path)
         store.delete(thumb)
+        store.delete(store.display_path(path))
     return True
 
 

@@ -76,15 +76,19 @@ def add_poster(
     brand_block: str = "",
     parent_job_id: int | None = None,
     text_score: float | None = None,
+    image: Image.Image | None = None,
 ) -> tuple[int, int]:
-    """One done job with its poster. Returns (poster id, job id)."""
+    """One done job with its poster (`image`, else a flat `color` one of `size`).
+    Returns (poster id, job id)."""
     product = ProductFields(name=name, offer=offer, price=price, cta=cta)
     p = get_preset(preset)
     built = build_prompt(
         PromptInputs(product=product, tone=tone, style_keywords=style, language=language,
                      preset_label=p.label, aspect=p.aspect, brand_block=brand_block)
     )
-    stored = store.put_png(poster_image(size, color, mark=seed))
+    if image is not None:
+        size = image.size
+    stored = store.put_png(image if image is not None else poster_image(size, color, mark=seed))
     with db.session() as session:
         prompt = Prompt(
             product={**asdict(product), "benefits": []},
@@ -123,3 +127,20 @@ def add_poster(
 def add_review(db, poster_id: int, reviewer: str, rating: int, verdict: str, comment: str = "") -> None:
     with db.session() as session:
         session.add(Review(poster_id=poster_id, reviewer=reviewer, rating=rating, verdict=verdict, comment=comment))
+
+
+def real_size_poster(size: tuple[int, int], mark: int = 0, grain: float = 10.0) -> Image.Image:
+    """A poster of real size whose PNG weighs what a drawn one does (several MB at 1328x1664):
+    a colour gradient, a few shapes, and film grain, which PNG cannot squeeze."""
+    import numpy as np
+
+    rng = np.random.default_rng(mark)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([120 + 100 * x / width, 60 + 150 * y / height, 200 - 120 * (x + y) / (width + height)], axis=-1)
+    image = Image.fromarray(np.clip(base + rng.normal(0, grain, base.shape), 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([width // 5, height // 6, 4 * width // 5, height // 2], fill=(250, 230, 90))
+    draw.rectangle([width // 8, 3 * height // 4, 7 * width // 8, 7 * height // 8], fill=(20, 20, 40))
+    draw.rectangle([4, 4, 4 + mark % (width - 8), 12], fill=(255, 255, 255))  # distinct bytes per poster
+    return image

@@ -2,6 +2,7 @@
 pick three posters, compare them, review one, and find it again with a review filter."""
 
 import pytest
+from PIL import Image
 
 from core.recipe import diff_recipes
 from tests.gallery_helpers import add_poster
@@ -77,6 +78,11 @@ def test_compare_and_review_in_a_real_browser(seeded, server):
             widths = [box["width"] for box in boxes]
             assert abs(widths[0] - 2 * widths[1]) <= 1.5 and abs(widths[1] - widths[2]) <= 0.5, widths
             assert abs(boxes[0]["height"] - boxes[1]["height"] * 180 / 160) <= 1.5, boxes
+            # The page draws display renditions; each poster's original is one click away.
+            with page.expect_download() as download:
+                page.get_by_test_id("stDownloadButton").filter(has_text="Full size PNG").first.click()
+            original = Image.open(download.value.path())
+            assert (original.format, original.size) == ("PNG", (320, 180))
             # The word diff is against the first pick (the Minimal banner).
             expect(page.locator("del").first).to_contain_text("minimal")
             expect(page.locator("ins").first).to_contain_text("bold")

@@ -1,10 +1,14 @@
 """Compare: variant sets as sets, 2-4 posters side by side, the recipe diff and the word diff."""
 
+import io
+
 import pytest
+from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
 
 from core.recipe import diff_recipes, word_diff
 from storage.gallery import get_posters
-from tests.gallery_helpers import add_poster, landed_on, new_app
+from tests.gallery_helpers import add_poster, landed_on, new_app, real_size_poster
 
 
 @pytest.fixture
@@ -56,6 +60,42 @@ def test_compare_three_posters_marks_exactly_the_differing_fields(app_studio):
     # Only the differing rows, on request
     at.toggle(key="compare_only_diff").set_value(True).run()
     assert len(at.table[0].value) == 7
+
+
+def test_compare_sends_small_display_images_and_keeps_the_full_png_downloadable(app_studio, monkeypatch):
+    """What the browser downloads for each poster is a JPEG of display size, not the multi-MB
+    PNG (Streamlit re-encoded that on every run: issue 11 item 10c)."""
+    db, store = app_studio.db, app_studio.store
+    tall, _ = add_poster(db, store, seed=1, image=real_size_poster((1328, 1664), mark=1))
+    wide, _ = add_poster(db, store, seed=2, preset="web_banner", image=real_size_poster((1664, 928), mark=2))
+    assert len(store.read_bytes(get_posters(db, [tall])[0].path)) > 3_000_000, "a poster of real weight"
+
+    sent = []  # every file this run hands the browser: (mimetype, bytes)
+    add = MediaFileManager.add
+
+    def recording_add(self, data, mimetype, *args, **kwargs):
+        sent.append((mimetype, data))
+        return add(self, data, mimetype, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add", recording_add)
+    at = new_app()
+    at.switch_page("pages/compare.py")
+    at.query_params["ids"] = f"{tall},{wide}"
+    for _ in range(2):  # the first run makes the renditions, the second reads them back
+        sent.clear()
+        at.run()
+        assert not at.exception, at.exception
+        images = [(mimetype, Image.open(io.BytesIO(data)), len(data)) for mimetype, data in sent if mimetype.startswith("image/")]
+        assert [i[0] for i in images] == ["image/jpeg", "image/jpeg"]
+        for (_, image, size), (width, height) in zip(images, [(1328, 1664), (1664, 928)]):
+            assert size < 300_000, f"{size:,} bytes sent for one poster"
+            assert image.width <= 1024, "display size, not the original's"
+            assert abs(image.height - image.width * height / width) <= 1, "the poster's own aspect ratio"
+    # One true scale: the columns still follow the originals' pixel widths, not the renditions'.
+    assert any("All drawn at one scale" in c.value for c in at.caption)
+    assert any(f"#{tall}** · seed 1 · 1328×1664" in m.value for m in at.markdown)
+    # The original stays a click away (tests/test_browser_gallery.py downloads one).
+    assert [b.proto.label for b in at.get("download_button")] == ["Full size PNG", "Full size PNG"]
 
 
 def test_diff_rows_and_word_diff_are_exact(studio):

@@ -119,9 +119,10 @@ def test_delete_removes_rows_and_files_but_keeps_shared_bytes(db, store_and_list
 
     delete_poster(db, store, pb)
     assert not store.exists(path_a)
+    store.display_bytes(path_c)  # Compare made its display rendition
     delete_poster(db, store, pc)
     assert not store.exists(path_c)
-    assert listing() == []  # thumbnails went with their PNGs
+    assert listing() == []  # thumbnails and display renditions went with their PNGs
     with db.session() as s:
         assert s.scalar(select(func.count(Poster.id))) == 0
         assert s.scalar(select(func.count(Prompt.id))) == 0  # its last job went, so did the prompt

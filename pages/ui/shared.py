@@ -126,6 +126,13 @@ def thumb_bytes(_studio: Studio, relative: str | None) -> bytes | None:
     return _studio.store.read_bytes(relative) if relative else None
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def display_bytes(_studio: Studio, relative: str) -> bytes:
+    """A stored poster as a page draws it (storage/files.py `make_display`), made once per
+    poster and kept in the store. Not the PNG: st.image would re-encode that on every run."""
+    return _studio.store.display_bytes(relative)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def image_bytes(_studio: Studio, relative: str) -> bytes:
     """A full-size stored image (a poster of 1-3 MB as PNG, hence the smaller cache)."""
