@@ -85,8 +85,10 @@ class TextCheckResult:
     seconds: float
     engine: str
     error: str | None = None
-    # Seconds per pass: "full" (the whole poster) and "closer" (regions read
-    # again for strings not exact after the full pass; absent when not needed).
+    # Seconds per pass: "full" (the whole poster), "closer" (regions read
+    # again for strings not exact after the full pass) and "smaller" (the same
+    # regions read from the shrunk poster for strings still not exact); a pass
+    # that was not needed is absent.
     pass_seconds: dict[str, float] = field(default_factory=dict)
     # Every OCR line read (all passes), for debugging and benchmarks; not stored.
     lines: list[OcrLine] = field(default_factory=list, compare=False, repr=False)
