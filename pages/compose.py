@@ -31,7 +31,7 @@ from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
 from pages.ui.markdown_text import plain
 from pages.ui.retry import retry_button
-from pages.ui.shared import get_studio, image_bytes, persistent_form, thumb_bytes, require_app_shell
+from pages.ui.shared import display_bytes, get_studio, persistent_form, thumb_bytes, require_app_shell
 from pages.ui.text_badges import render_text_check
 
 logger = logging.getLogger(__name__)
@@ -305,7 +305,9 @@ def render_jobs() -> None:
                     st.caption(f"drawn by {plain(workers[state.worker_id])}")
             elif state.status == JobStatus.DONE:
                 poster = posters[state.id]
-                st.image(image_bytes(studio, poster.path), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
+                # The display rendition, not the PNG: Compose reruns while it polls, and st.image
+                # would re-encode a multi-MB PNG on every run (BENCHMARKS.md, "Compare page").
+                st.image(display_bytes(studio, poster.path), caption=f"{title} · {state.timings.get('total_s', 0):.1f} s")
                 if state.worker_id in workers:
                     st.caption(f"drawn by {plain(workers[state.worker_id])}")
                 render_text_check(poster.text_check, checking=studio.settings.text_check)
