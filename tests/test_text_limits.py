@@ -68,15 +68,20 @@ def test_a_short_description_is_queued(db, tokenizer):
     assert job_count(db) == 1
 
 
-def test_text_at_its_limits_passes():
-    product = ProductFields(
+def product_at_limits() -> ProductFields:
+    """Every product field at its limit; the benefits differ, as a builder keeps each once."""
+    return ProductFields(
         name="n" * limits.MAX_NAME_CHARS,
         description="d" * limits.MAX_DESCRIPTION_CHARS,
         offer="o" * limits.MAX_SHORT_CHARS,
         price="p" * limits.MAX_SHORT_CHARS,
         cta="c" * limits.MAX_SHORT_CHARS,
-        benefits=("b" * limits.MAX_BENEFIT_CHARS,) * limits.MAX_BENEFITS,
+        benefits=tuple(f"{i}" + "b" * (limits.MAX_BENEFIT_CHARS - 1) for i in range(limits.MAX_BENEFITS)),
     )
+
+
+def test_text_at_its_limits_passes():
+    product = product_at_limits()
     check_lengths(
         product,
         tone="Premium",
@@ -161,14 +166,7 @@ def test_a_prompt_of_every_field_at_its_limit_fits_the_recipe_limits(language):
     """What core/recipe.py refuses in a recalled recipe can never have come from Compose."""
     from core.prompt.builder import PromptInputs, build_prompt, exact_strings
 
-    product = ProductFields(
-        name="n" * limits.MAX_NAME_CHARS,
-        description="d" * limits.MAX_DESCRIPTION_CHARS,
-        offer="o" * limits.MAX_SHORT_CHARS,
-        price="p" * limits.MAX_SHORT_CHARS,
-        cta="c" * limits.MAX_SHORT_CHARS,
-        benefits=tuple(f"{i}" + "b" * (limits.MAX_BENEFIT_CHARS - 1) for i in range(limits.MAX_BENEFITS)),
-    )
+    product = product_at_limits()
     built = build_prompt(PromptInputs(
         product=product, style_keywords="s" * limits.MAX_STYLE_CHARS, language=language,
         brief="b" * limits.MAX_BRIEF_CHARS, brand_block="k" * limits.MAX_BRAND_BLOCK_CHARS,
