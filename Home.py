@@ -20,9 +20,6 @@ from core.settings import load_settings  # noqa: E402
 from core.services.gallery import GalleryFilter, list_posters  # noqa: E402
 from core.services.studio import DatabaseUnavailable  # noqa: E402
 
-st.set_page_config(page_title="Qwen Poster Studio", page_icon="🖼️", layout="wide")
-
-
 def home() -> None:
     studio = get_studio()
     st.title("Qwen Poster Studio")
@@ -98,35 +95,47 @@ def navigation_pages(actor) -> list:
     return pages
 
 
-# The navigation is declared before the studio is built (the demo checkpoints, the database,
-# the worker: seconds on a first start). Streamlit's own list of pages/*.py, which it shows
-# until st.navigation runs, is switched off (client.showSidebarNavigation = false in
-# .streamlit/config.toml), so the sidebar never shows file names such as "brand kits"; the
-# links are drawn here instead. Who acts needs only the settings, not the studio.
-try:
-    actor = current_actor(load_settings())
-except RolesConfigError as error:
-    st.error(f"**The roles config cannot be used.** {plain(str(error))}", icon=":material/lock:")
-    st.stop()
-if actor is None or actor.role == NO_ACCESS:
-    # Only the sign-in (or no-access) page exists for this session: every other URL lands here.
-    page = st.navigation([st.Page(sign_in if actor is None else no_access, title="Sign in", default=True)], position="hidden")
-else:
-    pages = navigation_pages(actor)
-    page = st.navigation(pages, position="hidden")
-    with st.sidebar:
-        for nav_page in pages:
-            st.page_link(nav_page)
+if __name__ == "__main__":
+    # Streamlit runs this file as `__main__` for every page view of every session.
+    st.set_page_config(page_title="Qwen Poster Studio", page_icon="🖼️", layout="wide")
 
-try:
-    studio = get_studio()
-except DatabaseUnavailable as error:
-    # No page works without the history: say what to fix instead of a traceback. A failed
-    # start is not cached, so the next reload tries again.
-    st.error(f"**The studio cannot open its database.** {plain(str(error))}", icon=":material/database:")
-    st.stop()
-if actor is not None and actor.role != NO_ACCESS:
-    demo_banner(studio)
-    identity_panel()
-    sidebar_panel(studio)
-page.run()
+    # The navigation is declared before the studio is built (the demo checkpoints, the database,
+    # the worker: seconds on a first start). Streamlit's own list of pages/*.py, which it shows
+    # until st.navigation runs, is switched off (client.showSidebarNavigation = false in
+    # .streamlit/config.toml), so the sidebar never shows file names such as "brand kits"; the
+    # links are drawn here instead. Who acts needs only the settings, not the studio.
+    try:
+        actor = current_actor(load_settings())
+    except RolesConfigError as error:
+        st.error(f"**The roles config cannot be used.** {plain(str(error))}", icon=":material/lock:")
+        st.stop()
+    if actor is None or actor.role == NO_ACCESS:
+        # Only the sign-in (or no-access) page exists for this session: every other URL lands here.
+        page = st.navigation([st.Page(sign_in if actor is None else no_access, title="Sign in", default=True)], position="hidden")
+    else:
+        pages = navigation_pages(actor)
+        page = st.navigation(pages, position="hidden")
+        with st.sidebar:
+            for nav_page in pages:
+                st.page_link(nav_page)
+
+    try:
+        studio = get_studio()
+    except DatabaseUnavailable as error:
+        # No page works without the history: say what to fix instead of a traceback. A failed
+        # start is not cached, so the next reload tries again.
+        st.error(f"**The studio cannot open its database.** {plain(str(error))}", icon=":material/database:")
+        st.stop()
+    if actor is not None and actor.role != NO_ACCESS:
+        demo_banner(studio)
+        identity_panel()
+        sidebar_panel(studio)
+    page.run()
+else:
+    # `streamlit run Home.py` finds this `app` and imports the file once, as a module, to serve
+    # it. That import is the server's start: the lifespan builds the studio there, and with it
+    # the worker and the recovery of jobs a dead worker left running, before anyone opens a
+    # page (pages/ui/server_start.py).
+    from pages.ui.server_start import studio_lifespan
+
+    app = st.App("Home.py", lifespan=studio_lifespan)

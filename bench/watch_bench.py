@@ -1,22 +1,24 @@
 """Does watching a job slow it down? Seconds per step of demo-model jobs while 0, 1 and 4
 Streamlit sessions poll the Compose page, with Streamlit's post-script GC on and off.
 
-    .venv/bin/python bench/watch_bench.py                        # 2 jobs a case, 3 steps, draft size
-    .venv/bin/python bench/watch_bench.py --jobs 3 --steps 5 --watchers 0 1 4 --gc off on
-    .venv/bin/python bench/watch_bench.py --worker external --gc on --watchers 0 4   # worker in its own process
+    .venv/bin/python bench/watch_bench.py                        # the default worker process, 2 jobs a case
+    .venv/bin/python bench/watch_bench.py --worker embedded --jobs 3 --steps 5 --watchers 0 1 4 --gc off on
+    .venv/bin/python bench/watch_bench.py --worker external --gc on --watchers 0 4   # a worker started by hand
 
 Issue 11 item 1: two tabs on Compose took a demo job from 3.5 s to 522 s. Every script or
 fragment rerun ended in `gc.collect(2)` (`runner.postScriptGC`, on by default) over a heap
 holding torch and diffusers, and each collection holds the GIL the worker thread needs.
 
-Everything runs in this one process, as in the server: the app's Studio (its embedded worker
-thread) is the one in st.cache_resource, and each watcher is an AppTest session on
+The app runs in this one process, as in the server: the app's Studio is the one in
+st.cache_resource, and each watcher is an AppTest session on
 pages/compose.py showing the batch. A watcher reruns the whole page once a second (AppTest
 cannot run a fragment alone), which is more work per poll than the page's 1 s fragment, so
 the slowdown measured here is an upper bound. The watchers take turns in one thread, so the
 polls add up as they would from several browser tabs served by one Python process.
 
-With `--worker external` the app starts no worker (STUDIO_WORKER=external) and a
+`--worker process` (the default, STUDIO_WORKER=process): the app's Studio starts its own
+worker process (core/queue/worker_child.py). `--worker embedded`: the worker is a thread of
+this process, as it was before. `--worker external`: the app starts no worker and a
 `python -m core.queue.worker` subprocess on the same data directory draws the posters.
 
 The figure is the worker's own `step_mean_s` (the mean seconds of the denoising steps,
@@ -83,7 +85,7 @@ def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout
         worker = subprocess.Popen([sys.executable, "-m", "core.queue.worker", "--poll-seconds", "0.2"], cwd=ROOT,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
     home = AppTest.from_file(HOME, default_timeout=600)
-    home.run()  # builds the app's Studio (and, embedded, starts its worker)
+    home.run()  # builds the app's Studio (and starts its worker process or thread)
     from pages.ui.shared import get_studio
 
     studio = get_studio()
@@ -144,7 +146,7 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, nargs="+", default=[0, 1, 4])
     parser.add_argument("--gc", nargs="+", choices=["off", "on"], default=["off", "on"],
                         help="runner.postScriptGC values to measure (the config now says off)")
-    parser.add_argument("--worker", choices=["embedded", "external"], default="embedded")
+    parser.add_argument("--worker", choices=["process", "embedded", "external"], default="process")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a case may take before it is cut")
     args = parser.parse_args()
 

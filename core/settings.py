@@ -12,7 +12,7 @@
 | STUDIO_KEEP_VL_WARM   | 0                                | keep the brief model loaded between briefs           |
 | STUDIO_TEXT_CHECK     | 1                                | OCR-check every new poster's exact strings           |
 | STUDIO_DEMO_MODELS_DIR| <data dir>/demo_models           | where the demo checkpoints are built                 |
-| STUDIO_WORKER         | embedded                         | embedded: the app runs jobs; external: `python -m core.queue.worker` does |
+| STUDIO_WORKER         | process                          | process: the app starts its own worker process; embedded: a thread in the app; external: `python -m core.queue.worker`, started by you |
 | STUDIO_QUEUE          | sql                              | sql: workers claim from the jobs table; celery: tasks over a broker |
 | STUDIO_BROKER_URL     | redis://127.0.0.1:6379/0         | the Celery broker (STUDIO_QUEUE=celery)              |
 | STUDIO_BROKER_VISIBILITY_TIMEOUT | 7200                  | seconds before Redis hands an unacknowledged task to another worker |
@@ -38,6 +38,7 @@ Reading settings never imports torch: the valid values live here, and the runtim
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,9 +54,10 @@ LIGHTNING_STEPS = 8
 # How the brief model is loaded (core/brief/runtime.py): 4-bit NF4, or bf16 with a compiled
 # static-cache decode step.
 BRIEF_MODES = ("nf4", "fast")
-# Where posters are drawn: a worker thread inside the app, or a separate process
-# (core/queue/worker.py) claiming from the same database.
-WORKER_MODES = ("embedded", "external")
+# Where posters are drawn: a worker process the app starts and stops with itself
+# (core/queue/worker_child.py), a worker thread inside the app, or worker processes started
+# by hand (core/queue/worker.py), all claiming from the same database.
+WORKER_MODES = ("process", "embedded", "external")
 # How jobs reach the workers: the jobs table polled (core/queue/sql.py), or a Celery task per
 # job over a broker (core/queue/celery_queue.py); the table is the record of truth in both.
 QUEUE_MODES = ("sql", "celery")
@@ -126,7 +128,7 @@ class Settings:
     demo_models_dir: Path
     storage_url: str  # where images go: a folder or s3://bucket/prefix (storage/files.py)
     performance: PerformanceSettings = field(default_factory=PerformanceSettings)
-    worker: str = "embedded"  # one of WORKER_MODES
+    worker: str = "process"  # one of WORKER_MODES
     queue: str = "sql"  # one of QUEUE_MODES
     broker_url: str = DEFAULT_BROKER_URL
     broker_visibility_timeout_s: int = DEFAULT_VISIBILITY_TIMEOUT_S
@@ -187,9 +189,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'studio.db'}"
     storage_url = (env.get("STUDIO_STORAGE_URL") or "").strip() or str(data_dir / "images")
 
-    worker = (env.get("STUDIO_WORKER") or "embedded").strip().lower()
+    worker = (env.get("STUDIO_WORKER") or "process").strip().lower()
     if worker not in WORKER_MODES:
-        raise ValueError(f"STUDIO_WORKER must be embedded or external, not {worker!r}")
+        raise ValueError(f"STUDIO_WORKER must be process, embedded or external, not {worker!r}")
 
     queue = (env.get("STUDIO_QUEUE") or "sql").strip().lower()
     if queue not in QUEUE_MODES:
@@ -222,3 +224,38 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         storage_url=storage_url,
         roles_file=Path(roles_file).expanduser().resolve() if roles_file else None,
     )
+
+
+def settings_environ(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment that `load_settings` reads back as exactly `settings`, over `base`
+    (default: this process's). The worker process the app starts (core/queue/worker_child.py)
+    runs on it, so it draws with the app's settings even where code changed them after
+    reading (tests do) or a relative path meant this process's working directory."""
+    performance = settings.performance
+    env = dict(os.environ if base is None else base)
+    env.update({
+        "STUDIO_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.database_url,
+        "STUDIO_STORAGE_URL": settings.storage_url,
+        "STUDIO_IMAGE_MODEL": settings.image_model,
+        "STUDIO_VL_MODEL": settings.vl_model,
+        "STUDIO_DEMO": "1" if settings.demo_mode else "0",
+        "STUDIO_DEVICE": settings.device,
+        "STUDIO_KEEP_VL_WARM": "1" if settings.keep_vl_warm else "0",
+        "STUDIO_TEXT_CHECK": "1" if settings.text_check else "0",
+        "STUDIO_DEMO_MODELS_DIR": str(settings.demo_models_dir),
+        "STUDIO_WORKER": settings.worker,
+        "STUDIO_QUEUE": settings.queue,
+        "STUDIO_BROKER_URL": settings.broker_url,
+        "STUDIO_BROKER_VISIBILITY_TIMEOUT": str(settings.broker_visibility_timeout_s),
+        "STUDIO_JOB_MAX_ATTEMPTS": str(settings.job_max_attempts),
+        "STUDIO_PREVIEW_EVERY": str(settings.preview_every),
+        "STUDIO_PREVIEW_PROJECTION": settings.preview_projection or "",
+        "STUDIO_ROLES_FILE": str(settings.roles_file) if settings.roles_file else "",
+        "STUDIO_STRATEGY": performance.strategy,
+        "STUDIO_COMPILE": {"on": "1", "off": "0"}.get(performance.compile, performance.compile),
+        "STUDIO_FAST_MODE": performance.fast_mode,
+        "STUDIO_LIGHTNING_LORA": performance.lightning_lora or "",
+        "STUDIO_BRIEF_MODE": performance.brief_mode,
+    })
+    return env

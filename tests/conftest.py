@@ -31,12 +31,16 @@ def demo_models_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def studio_env(tmp_path, demo_models_dir, monkeypatch) -> dict[str, str]:
-    """Environment for a fresh studio: its own data dir and DB, the shared demo models."""
+    """Environment for a fresh studio: its own data dir and DB, the shared demo models, and
+    the worker as a thread of the test's process, where a test can wait on it and read it.
+    The default, a worker process of the app's own, has its own tests (test_worker_child.py)
+    and runs under every real-server browser test."""
     env = {
         "STUDIO_DATA_DIR": str(tmp_path / "data"),
         "STUDIO_DEMO": "1",
         "STUDIO_DEVICE": "cpu",
         "STUDIO_DEMO_MODELS_DIR": str(demo_models_dir),
+        "STUDIO_WORKER": "embedded",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

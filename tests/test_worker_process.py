@@ -80,9 +80,10 @@ def test_a_load_that_keeps_failing_fails_the_job_with_advice_for_demo_mode(studi
 
 
 def test_studio_worker_setting_is_checked(studio_env):
-    assert load_settings(studio_env).worker == "embedded"
+    assert load_settings({**studio_env, "STUDIO_WORKER": ""}).worker == "process"  # the default
+    assert load_settings(studio_env).worker == "embedded"  # the tests' fixture
     assert load_settings({**studio_env, "STUDIO_WORKER": "External"}).worker == "external"
-    with pytest.raises(ValueError, match="STUDIO_WORKER must be embedded or external"):
+    with pytest.raises(ValueError, match="STUDIO_WORKER must be process, embedded or external"):
         load_settings({**studio_env, "STUDIO_WORKER": "celery"})
 
 

@@ -64,6 +64,10 @@ PreviewerFor = Callable[[object], LatentPreviewer | None]
 # half-finished import elsewhere), so it is tried again after these pauses (three tries in
 # all) before the job is failed.
 LOAD_BACKOFF_S = (2.0, 8.0)
+# Recovery runs at start, and again this often while idle: a worker that started while a
+# dead server's worker process was still finishing (core/queue/worker_child.py) must not
+# leave that process's job `running` until the next restart.
+RECOVER_EVERY_S = 60.0
 
 
 class JobRunner:
@@ -105,6 +109,7 @@ class JobRunner:
         self.model_state = "not loaded"  # shown in the sidebar: a few words, never a traceback
         self.load_seconds: float | None = None
         self.current_job_id: int | None = None
+        self._recovered_at = time.monotonic()
 
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -114,9 +119,7 @@ class JobRunner:
 
     def start(self) -> "JobRunner":
         register(self.worker_id)
-        recovered = self.queue.recover_interrupted(is_worker_alive)
-        if recovered:
-            logger.warning("marked %d job(s) left running by a dead worker as failed", recovered)
+        self.recover()
         self._thread = threading.Thread(target=self._loop, name="poster-worker", daemon=True)
         self._thread.start()
         return self
@@ -127,6 +130,14 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout)
         unregister(self.worker_id)
+
+    def recover(self) -> int:
+        """Fail the jobs a dead worker left running, so they can be retried."""
+        recovered = self.queue.recover_interrupted(is_worker_alive)
+        if recovered:
+            logger.warning("marked %d job(s) left running by a dead worker as failed", recovered)
+        self._recovered_at = time.monotonic()
+        return recovered
 
     def wake(self) -> None:
         """Tell the worker new jobs are queued, so it need not wait for its next poll."""
@@ -142,8 +153,17 @@ class JobRunner:
                 logger.exception("job worker error")
                 worked = False
             if not worked:
+                if time.monotonic() - self._recovered_at > RECOVER_EVERY_S:
+                    self._recover_quietly()
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+
+    def _recover_quietly(self) -> None:
+        try:
+            self.recover()
+        except Exception:  # a DB hiccup: the next idle moment tries again
+            logger.exception("recovery of interrupted jobs failed")
+            self._recovered_at = time.monotonic()
 
     def prepare(self) -> None:
         """Load the pipeline and pay its warm-up now, in the calling thread: a broker's

@@ -2,13 +2,14 @@
 
 It reads the same settings as the app (STUDIO_DATA_DIR, DATABASE_URL, STUDIO_DEMO, ...),
 claims jobs from the same database, loads the pipeline once and runs every job and its text
-check, until SIGTERM or SIGINT. Run the app with STUDIO_WORKER=external so it starts no
-worker of its own; the GPU work then stays out of the Streamlit server entirely.
+check, until SIGTERM or SIGINT. By default the app starts one of these itself and stops it
+with itself (STUDIO_WORKER=process, core/queue/worker_child.py). Started by hand, for more
+workers or other machines, run the app with STUDIO_WORKER=external so it starts none.
 
-At its start it marks jobs that a dead worker left `running` as failed; jobs of live
-workers (same host: their process exists; other hosts: a fresh heartbeat) are left alone.
-A job running when the signal comes is finished first, if it finishes within
-`--stop-timeout` seconds; otherwise it is left for the next start's recovery.
+At its start, and every minute while idle, it marks jobs that a dead worker left `running`
+as failed; jobs of live workers (same host: their process exists; other hosts: a fresh
+heartbeat) are left alone. A job running when the signal comes is finished first, if it
+finishes within `--stop-timeout` seconds; otherwise it is left for that recovery.
 
 `--parallel cfg --gpus 0,1` (or `--devices cpu,cpu`) draws each poster on several devices at
 once; this process stays the one worker the queue sees (core/queue/parallel_worker.py).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import threading
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gpus", default=None, help="with --parallel: the CUDA devices, e.g. 0,1")
     parser.add_argument("--devices", default=None, help="with --parallel: device names instead, e.g. cpu,cpu")
     parser.add_argument("--master-port", type=int, default=None, help="the group's rendezvous port (default: a free one)")
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="stop when this process is gone (the app that started this worker: core/queue/worker_child.py)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if args.parent_pid is not None:
+        threading.Thread(target=watch_parent, args=(args.parent_pid, stop), name="parent-watch", daemon=True).start()
 
     settings = load_settings()
     if settings.queue == "celery":
@@ -92,6 +98,16 @@ def main(argv: list[str] | None = None) -> None:
         reporter.stop()
         studio.close()
         logger.info("worker stopped")
+
+
+def watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """Stop once the app that started this worker is gone: when a process dies, its children
+    are handed to another parent. A killed server so never leaves its worker holding the GPU
+    beside the next server's."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            logger.warning("the app (pid %d) that started this worker is gone: stopping", parent_pid)
+            stop.set()
 
 
 if __name__ == "__main__":

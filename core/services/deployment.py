@@ -73,8 +73,11 @@ def deployment(studio) -> Deployment:
         ]
         reported = {r.name for r in reports}
         workers += [WorkerView(name, "", "starting (no report yet)", None, True) for name in online if name not in reported]
-    elif settings.worker == "external":
-        mode = "worker processes (python -m core.queue.worker)"
+    elif settings.worker in ("process", "external"):
+        if settings.worker == "process":
+            mode = "the app's worker process (started and stopped with the app)"
+        else:
+            mode = "worker processes (python -m core.queue.worker)"
         workers = [WorkerView(worker_label("", r.worker_id), r.gpu, r.model_state, r.current_job_id, None) for r in reports]
     else:
         mode = "one process (the app's own worker thread)"

@@ -3,8 +3,9 @@
 The UI keeps one `Studio` in `st.cache_resource`; tests and scripts build their own. It holds
 the database, the image store, the job queue, the job runner (which owns the warm pipeline)
 and the resolved model locations: the real hub ids, local folders, or the demo checkpoints.
-With STUDIO_WORKER=external the app's runner is never started: the worker process
-(core/queue/worker.py) builds its own Studio and runs it.
+By default (STUDIO_WORKER=process) the app's runner is never started: the app starts a
+worker process (core/queue/worker_child.py), which builds its own Studio and runs it, as
+workers started by hand do (STUDIO_WORKER=external, core/queue/worker.py).
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from core.render.generate import load_tokenizer
 from core.render.pipeline import load_pipeline, warm_up
 from core.render.preview import LatentPreviewer, resolve_projection
 from core.queue.runner import JobRunner
+from core.queue.worker_child import WorkerChild
 from core.queue.sql import SqlJobQueue
 from core.queue.celery_app import make_celery_app
 from core.queue.celery_queue import CeleryJobQueue
 from core.services.textcheck import make_after_poster_hook
 from core.render.plan import brief_room_bytes, gpu_memory, host_free_bytes, plan_pipeline
-from core.settings import Settings
+from core.settings import Settings, settings_environ
 from storage.briefs import BriefRecord, save_brief, save_draft
 from storage.db import Database, DatabaseUnavailable, open_database  # noqa: F401  (the app shows DatabaseUnavailable)
 from storage.files import StorageError, open_image_store  # noqa: F401 (StorageError: what pages catch at start)
@@ -160,8 +162,8 @@ class Studio:
         self, settings: Settings, start_worker: bool | None = None, serves_briefs: bool = True, parallel=None,
         **runner_options
     ):
-        """`start_worker` defaults to the setting: the app's worker thread runs unless
-        STUDIO_WORKER=external. `serves_briefs` is False for the worker process
+        """`start_worker` defaults to the setting: a worker process of the app's own
+        (process), the app's worker thread (embedded), or none here (external). `serves_briefs` is False for the worker process
         (core/queue/worker.py): briefs run in the app, so only the app pays their compile.
         `parallel` is rank 0's place in a group of devices drawing each poster together
         (core/queue/parallel_worker.py)."""
@@ -210,6 +212,7 @@ class Studio:
         self.brief_warm_up: str | None = None  # what the Settings page says about it
         # Problems found at start that the app survives; the sidebar shows them.
         self.start_warnings: list[str] = []
+        self.worker_child: WorkerChild | None = None
         if start_worker is None and settings.queue == "celery":
             self.runner.model_state = "in the Celery workers"  # what the app's sidebar says
             problem = self.queue.check_broker()
@@ -217,8 +220,11 @@ class Studio:
                 logger.warning(problem)
                 self.start_warnings.append(problem)
             self.queue.start_dispatcher()
-        elif start_worker is None and settings.worker == "external":
+        elif start_worker is None and settings.worker in ("process", "external"):
             self.runner.model_state = "in the worker process"  # what the app's sidebar says
+            if settings.worker == "process":
+                # Started here, after the demo checkpoints exist and the database is migrated.
+                self.worker_child = WorkerChild(settings_environ(settings)).start()
             if self._wants_brief_warm_up():
                 # No worker thread here to follow: the app pays the fast brief's compile at start.
                 threading.Thread(target=self.warm_up_brief, name="brief-warm-up", daemon=True).start()
@@ -350,6 +356,8 @@ class Studio:
         return result
 
     def close(self) -> None:
+        if self.worker_child is not None:
+            self.worker_child.stop()
         self.runner.stop()
         if isinstance(self.queue, CeleryJobQueue):
             self.queue.close()

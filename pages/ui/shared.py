@@ -38,20 +38,32 @@ def require_app_shell() -> None:
         st.stop()
 
 
+# The studios this process built, for the server's stop to close (pages/ui/server_start.py).
+_STARTED: list[Studio] = []
+
+
 @st.cache_resource(show_spinner="Starting the studio (first start builds the demo models)…")
-def _start_studio() -> Studio:
-    # One per server process: it owns the database engine, the job worker and the warm
-    # Qwen-Image pipeline, shared by every browser session.
+def start_studio() -> Studio:
+    # One per server process, built as the server starts (pages/ui/server_start.py): it owns
+    # the database engine, the job worker and the warm Qwen-Image pipeline (or the worker
+    # process that holds it), shared by every browser session.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    return Studio(load_settings())
+    studio = Studio(load_settings())
+    _STARTED.append(studio)
+    return studio
+
+
+def close_started_studios() -> None:
+    while _STARTED:
+        _STARTED.pop().close()
 
 
 def get_studio() -> Studio:
     """The process's Studio. A store that cannot be used (say, a missing bucket) stops the
     page with what to fix; a failed start is not cached, so the next run tries again."""
     try:
-        return _start_studio()
+        return start_studio()
     except StorageError as error:
         st.error(f"The image store cannot be used. {error}", icon=":material/cloud_off:")
         st.stop()
