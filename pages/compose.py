@@ -19,6 +19,7 @@ from core.prompt.builder import (
     TONES,
     ProductFields,
     PromptTooLongError,
+    negative_prompt_text,
     split_benefits,
 )
 from core.brief.sections import compact_brief
@@ -28,7 +29,7 @@ from core.services import jobs
 from core.services.deployment import drawn_by
 from core.services.briefs import get_brief, list_briefs
 from core.services.gallery import get_poster
-from pages.ui.compose_addons import brand_kit_section, recipe_import_section, rerun_notice
+from pages.ui.compose_addons import brand_kit_section, kit_block_follows_language, recipe_import_section, rerun_notice
 from pages.ui.markdown_text import plain
 from pages.ui.retry import retry_button
 from pages.ui.shared import display_bytes, get_studio, persistent_form, thumb_bytes, require_app_shell
@@ -77,7 +78,13 @@ recipe_import_section(studio)
 def _use_negative_preset() -> None:
     preset = st.session_state.compose_negative_preset
     if preset in NEGATIVE_PROMPTS:
-        st.session_state.compose_negative = NEGATIVE_PROMPTS[preset][1]
+        st.session_state.compose_negative = negative_prompt_text(preset, st.session_state.compose_language)
+
+
+def _use_language() -> None:
+    # A named negative prompt and an untouched kit block follow the prompt into its language.
+    _use_negative_preset()
+    kit_block_follows_language(studio)
 
 
 def _negative_typed() -> None:
@@ -101,7 +108,8 @@ with left:
     st.subheader("Creative")
     c1, c2 = st.columns(2)
     c1.selectbox("Tone", list(TONES), key="compose_tone")
-    c2.radio("Language", list(LANGUAGES), format_func=LANGUAGES.get, key="compose_language", horizontal=True)
+    c2.radio("Language", list(LANGUAGES), format_func=LANGUAGES.get, key="compose_language", horizontal=True,
+             on_change=_use_language)
     st.text_input("Style keywords", key="compose_style", max_chars=limits.MAX_STYLE_CHARS, placeholder="e.g. soft gradient, studio lighting, glassmorphism")
     brand_kit_section(studio)
     saved_briefs = {record.id: record for record in list_briefs(studio.db)}

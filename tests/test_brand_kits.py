@@ -116,3 +116,34 @@ def test_applying_a_kit_fills_defaults_and_the_prompt_holds_its_brand_block(app_
         assert stored.brand_kit_id == kit_id
         assert stored.brand_block == block and f"Brand: {block}" in stored.prompt
     wait_for_jobs(db, [job_id])
+
+
+def test_the_kit_block_and_the_named_negative_prompt_follow_the_prompt_language(app_studio):
+    from core.prompt.builder import DEFAULT_NEGATIVE_PROMPT, DEFAULT_NEGATIVE_PROMPT_ZH
+
+    db = app_studio.db
+    kit_id = create_kit(db, validate_kit("Aurora Audio", "Midnight #101828", "Futura", "AURORA"))
+    colors = get_kit(db, kit_id).colors
+    english, chinese = (brand_block("Aurora Audio", colors, "Futura", "AURORA", language) for language in ("en", "zh"))
+
+    at = new_app()
+    at.switch_page("pages/compose.py").run()
+    at.text_input(key="compose_name").set_value("极光耳机")
+    at.radio(key="compose_language").set_value("zh").run()
+    assert at.text_area(key="compose_negative").value == DEFAULT_NEGATIVE_PROMPT_ZH
+    at.selectbox(key="compose_brand_kit").set_value(kit_id).run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="compose_brand_block").value == chinese == "沿用AURORA的品牌视觉风格；品牌色：Midnight（#101828）；字体：Futura。"
+    assert f"品牌：{chinese}" in at.code[0].value
+
+    at.radio(key="compose_language").set_value("en").run()
+    assert at.text_area(key="compose_brand_block").value == english
+    assert at.text_area(key="compose_negative").value == DEFAULT_NEGATIVE_PROMPT
+
+    # An edited block is the user's text: a language switch leaves it, and a typed negative prompt too.
+    at.text_area(key="compose_brand_block").set_value(english + " Matte finishes.")
+    at.text_area(key="compose_negative").set_value("blurry").run()
+    at.radio(key="compose_language").set_value("zh").run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="compose_brand_block").value == english + " Matte finishes."
+    assert at.text_area(key="compose_negative").value == "blurry"

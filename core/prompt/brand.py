@@ -2,8 +2,8 @@
 
 A kit is plain data (name, named hex colours, a fonts description, the wordmark, a default
 tagline, tone and style keywords). Applying it in Compose fills the form's defaults and
-adds one "Brand:" line to the prompt; that line is built here, deterministically, so the
-same kit always gives the same prompt.
+adds one "Brand:" line to the prompt ("品牌：" in Chinese); that line is built here,
+deterministically, so the same kit always gives the same prompt.
 """
 
 from __future__ import annotations
@@ -140,19 +140,30 @@ def validate_kit(
     )
 
 
-def brand_block(name: str, colors: list[dict], fonts: str = "", wordmark: str = "") -> str:
-    """The text a kit adds to the prompt, after 'Brand:'.
+def brand_block(name: str, colors: list[dict], fonts: str = "", wordmark: str = "", language: str = "en") -> str:
+    """The text a kit adds to the prompt, after 'Brand:' ('品牌：' in a Chinese prompt).
 
     The wordmark is named as the brand, not quoted: the prompt builder quotes only strings
     that must be drawn (and checked by OCR), and it forbids logos, so an unquoted name sets
     the brand's voice without asking the model to paint a logo it would misspell.
     The default tagline is not here: applying a kit puts it in the offer headline, where it
     is rendered exactly and checked like any other exact string.
+    The block is written in the prompt's language; what the kit holds (its names, colours and
+    fonts) stays as the user typed it.
     """
-    parts = [f"{clean_text(wordmark) or clean_text(name)} house style"]
-    palette = [f"{clean_text(c.get('name', ''))} ({c.get('hex', '')})" for c in colors or [] if c.get("hex")]
+    brand = clean_text(wordmark) or clean_text(name)
+    palette = [(clean_text(c.get("name", "")), c.get("hex", "")) for c in colors or [] if c.get("hex")]
+    fonts = clean_text(fonts)
+    if language == "zh":
+        parts = [f"沿用{brand}的品牌视觉风格"]
+        if palette:
+            parts.append("品牌色：" + "、".join(f"{color}（{hex_value}）" for color, hex_value in palette))
+        if fonts:
+            parts.append("字体：" + fonts)
+        return "；".join(parts) + "。"
+    parts = [f"{brand} house style"]
     if palette:
-        parts.append("colour palette " + ", ".join(palette))
-    if clean_text(fonts):
-        parts.append("typography " + clean_text(fonts))
+        parts.append("colour palette " + ", ".join(f"{color} ({hex_value})" for color, hex_value in palette))
+    if fonts:
+        parts.append("typography " + fonts)
     return "; ".join(parts) + "."

@@ -17,9 +17,16 @@ from dataclasses import dataclass, field
 
 # The one expected-string type, shared with the text check (core/text/result.py is pure data).
 from core.text.result import ExpectedString
+from core.prompt.presets import PRESETS
 
 # v2: Chinese prompts name the tone in Chinese (v1 put the English tone words in them).
-BUILDER_VERSION = "prompt-v2"
+# v3: Chinese prompts name the format (the preset), a nameless product and the default negative
+# terms in Chinese too (v2 put "Instagram post", "the product" and "blurry, ..." in them).
+# English prompts are byte-identical from v1 to v3; the one version covers both languages, as
+# v2 did, so a recipe says which builder made it, not which parts of it changed.
+# Older prompts are not rebuilt: a rerun reuses the stored prompt bytes (core/services/reruns.py),
+# and recalling a recipe into Compose builds with this version and says so (core/recipe.py).
+BUILDER_VERSION = "prompt-v3"
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 
@@ -40,12 +47,18 @@ TONES_ZH: dict[str, str] = {
 }
 
 # Qwen-Image-2512's official default negative prompt, plus the English terms the original notebook
-# used against broken lettering.
+# used against broken lettering. The official one is kept verbatim in both languages, its "AI感"
+# included: it is the text the model's authors published and tested with, not ours to reword.
 OFFICIAL_NEGATIVE_PROMPT = (
     "低分辨率，低画质，肢体畸形，手指畸形，画面过饱和，蜡像感，人脸无细节，过度光滑，画面具有AI感。构图混乱。文字模糊，扭曲。"
 )
 NOTEBOOK_NEGATIVE_TERMS = "blurry, distorted text, misspellings, gibberish letters, watermark"
 DEFAULT_NEGATIVE_PROMPT = f"{OFFICIAL_NEGATIVE_PROMPT} {NOTEBOOK_NEGATIVE_TERMS}"
+# The same lettering terms for Chinese prompts, as a sentence that continues the official one.
+# "错别字" is the Chinese word for wrong characters, "拼写错误" for misspelt Latin words (a Chinese
+# poster often carries a price or a brand in Latin letters).
+NOTEBOOK_NEGATIVE_TERMS_ZH = "画面模糊，文字变形，错别字，拼写错误，乱码，水印。"
+DEFAULT_NEGATIVE_PROMPT_ZH = f"{OFFICIAL_NEGATIVE_PROMPT}{NOTEBOOK_NEGATIVE_TERMS_ZH}"
 # The negative prompts Compose offers by name; "custom" is any other text the user typed.
 NEGATIVE_PROMPTS: dict[str, tuple[str, str]] = {
     "default": ("Qwen official + broken lettering", DEFAULT_NEGATIVE_PROMPT),
@@ -53,6 +66,16 @@ NEGATIVE_PROMPTS: dict[str, tuple[str, str]] = {
     "none": ("None", " "),
 }
 CUSTOM_NEGATIVE = "custom"
+# Where a named negative prompt reads differently in Chinese; the others are the same text.
+NEGATIVE_PROMPTS_ZH: dict[str, str] = {"default": DEFAULT_NEGATIVE_PROMPT_ZH}
+
+
+def negative_prompt_text(preset: str, language: str) -> str:
+    """The text of a named negative prompt (NEGATIVE_PROMPTS) for a prompt in `language`."""
+    if language == "zh" and preset in NEGATIVE_PROMPTS_ZH:
+        return NEGATIVE_PROMPTS_ZH[preset]
+    return NEGATIVE_PROMPTS[preset][1]
+
 
 # The pipeline's defaults and hard limit for the text-encoder sequence (QwenImagePipeline).
 DEFAULT_MAX_SEQUENCE_LENGTH = 512
@@ -80,7 +103,7 @@ class PromptInputs:
     tone: str = "Premium"
     style_keywords: str = ""
     language: str = "en"
-    preset_label: str = ""
+    preset_label: str = ""  # a Preset's label; a Chinese prompt names it by its label_zh
     aspect: str = ""
     brief: str = ""
     brand_block: str = ""  # filled by brand kits; empty when none is applied
@@ -163,6 +186,9 @@ def exact_strings(product: ProductFields) -> list[ExpectedString]:
     return strings
 
 
+# A preset's label (core/prompt/presets.py) as a Chinese prompt names that format.
+PRESET_LABELS_ZH = {preset.label: preset.label_zh for preset in PRESETS.values()}
+
 _ROLE_LABELS = {
     "en": {
         "name": "product name",
@@ -197,7 +223,7 @@ def build_prompt(inputs: PromptInputs) -> BuiltPrompt:
     if not strings:
         warnings.append("No text to render: the poster will have no headline, price or button.")
 
-    name = clean_text(product.name) or "the product"
+    name = clean_text(product.name)
     description = clean_text(product.description)
     style = clean_text(inputs.style_keywords)
     brief = clean_text(inputs.brief)
@@ -206,7 +232,7 @@ def build_prompt(inputs: PromptInputs) -> BuiltPrompt:
 
     lines: list[str] = []
     if inputs.language == "en":
-        subject = f"A professional marketing poster for {name}"
+        subject = f"A professional marketing poster for {name or 'the product'}"
         if description:
             subject += f": {description}"
         lines.append(subject.rstrip(".") + ".")
@@ -229,7 +255,7 @@ def build_prompt(inputs: PromptInputs) -> BuiltPrompt:
             else "No text, letters, numbers, logos or watermarks appear anywhere on the poster."
         )
     else:
-        subject = f"一张专业的{name}营销海报"
+        subject = f"一张专业的{name or '产品'}营销海报"
         if description:
             subject += f"：{description}"
         lines.append(subject.rstrip("。") + "。")
@@ -237,7 +263,8 @@ def build_prompt(inputs: PromptInputs) -> BuiltPrompt:
         if style:
             lines.append(f"风格：{style}。")
         if inputs.preset_label:
-            lines.append(f"画幅：{inputs.preset_label}（{inputs.aspect}），构图适配该画幅。")
+            label = PRESET_LABELS_ZH.get(inputs.preset_label, inputs.preset_label)
+            lines.append(f"画幅：{label}（{inputs.aspect}），构图适配该画幅。")
         if brand:
             lines.append(f"品牌：{brand}")
         if brief:
@@ -250,7 +277,7 @@ def build_prompt(inputs: PromptInputs) -> BuiltPrompt:
 
     return BuiltPrompt(
         prompt="\n".join(lines),
-        negative_prompt=DEFAULT_NEGATIVE_PROMPT,
+        negative_prompt=negative_prompt_text("default", inputs.language),
         exact_strings=strings,
         warnings=warnings,
     )

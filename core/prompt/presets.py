@@ -17,6 +17,9 @@ SIZE_MULTIPLE = 16
 class Preset:
     key: str
     label: str
+    # The format as a Chinese prompt names it. Platform names are left out: a brand spelt in
+    # Latin letters is one more word the model may draw, and the frame is what the line is for.
+    label_zh: str
     aspect: str
     generate: tuple[int, int]  # (width, height) on a Qwen-Image training bucket
     export: tuple[int, int]  # (width, height) in exact platform pixels
@@ -29,14 +32,14 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.key: p
     for p in [
-        Preset("instagram_post", "Instagram post", "1:1", (1328, 1328), (1080, 1080), (784, 784)),
-        Preset("instagram_story", "Instagram story / Reels", "9:16", (928, 1664), (1080, 1920), (576, 1024)),
-        Preset("web_banner", "Web banner", "16:9", (1664, 928), (1920, 1080), (1024, 576)),
-        Preset("poster_3_4", "Poster 18x24 in", "3:4", (1104, 1472), (1800, 2400), (672, 896)),
-        Preset("slide_16_9", "Presentation slide", "16:9", (1664, 928), (1920, 1080), (1024, 576)),
-        Preset("landscape_4_3", "Landscape 4:3", "4:3", (1472, 1104), (1600, 1200), (896, 672)),
-        Preset("landscape_3_2", "Landscape 3:2", "3:2", (1584, 1056), (1800, 1200), (960, 640)),
-        Preset("portrait_2_3", "Portrait 2:3", "2:3", (1056, 1584), (1200, 1800), (640, 960)),
+        Preset("instagram_post", "Instagram post", "社交媒体方形帖子", "1:1", (1328, 1328), (1080, 1080), (784, 784)),
+        Preset("instagram_story", "Instagram story / Reels", "社交媒体竖屏快拍或短视频封面", "9:16", (928, 1664), (1080, 1920), (576, 1024)),
+        Preset("web_banner", "Web banner", "网页横幅", "16:9", (1664, 928), (1920, 1080), (1024, 576)),
+        Preset("poster_3_4", "Poster 18x24 in", "18×24英寸海报", "3:4", (1104, 1472), (1800, 2400), (672, 896)),
+        Preset("slide_16_9", "Presentation slide", "演示幻灯片", "16:9", (1664, 928), (1920, 1080), (1024, 576)),
+        Preset("landscape_4_3", "Landscape 4:3", "横版4:3", "4:3", (1472, 1104), (1600, 1200), (896, 672)),
+        Preset("landscape_3_2", "Landscape 3:2", "横版3:2", "3:2", (1584, 1056), (1800, 1200), (960, 640)),
+        Preset("portrait_2_3", "Portrait 2:3", "竖版2:3", "2:3", (1056, 1584), (1200, 1800), (640, 960)),
     ]
 }
 

@@ -16,7 +16,7 @@ from core.prompt.brand import brand_block
 from core.services.brand_kits import get_kit, list_kits
 from core.services.export import RecipeImportError, recall_recipe
 from core.prompt import limits
-from core.prompt.builder import TONES
+from core.prompt.builder import LANGUAGES, TONES
 from core.recipe import Recipe
 from pages.ui.markdown_text import plain
 
@@ -34,7 +34,7 @@ def _apply_kit(studio) -> None:
         state.compose_brand_kit = None
         state.compose_kit_message = ("error", "That brand kit was deleted; pick another.")
         return
-    state.compose_brand_block = brand_block(kit.name, kit.colors, kit.fonts, kit.wordmark)
+    state.compose_brand_block = brand_block(kit.name, kit.colors, kit.fonts, kit.wordmark, state.compose_language)
     filled = []
     if kit.tone in TONES:
         state.compose_tone = kit.tone
@@ -50,6 +50,19 @@ def _apply_kit(studio) -> None:
         "success",
         f"Applied {plain(kit.name)}: brand block added" + (f"; filled {', '.join(filled)}." if filled else "."),
     )
+
+
+def kit_block_follows_language(studio) -> None:
+    """After the language changed: the applied kit's block, if it is still the kit's own
+    (in any language), is written again in the new one. A block the user edited is theirs
+    and stays as typed."""
+    state = st.session_state
+    kit = get_kit(studio.db, state.compose_brand_kit) if state.get("compose_brand_kit") is not None else None
+    if kit is None:
+        return
+    written = {brand_block(kit.name, kit.colors, kit.fonts, kit.wordmark, language) for language in LANGUAGES}
+    if state.get("compose_brand_block") in written:
+        state.compose_brand_block = brand_block(kit.name, kit.colors, kit.fonts, kit.wordmark, state.compose_language)
 
 
 def brand_kit_section(studio) -> None:
