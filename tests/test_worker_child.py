@@ -140,3 +140,19 @@ def test_the_worker_process_gets_the_apps_settings_even_ones_changed_in_code(tmp
             assert load_settings(settings_environ(original, base={"STUDIO_DATA_DIR": "elsewhere"})) == original
         finally:
             os.chdir(cwd)
+
+
+def test_the_worker_process_keeps_the_memory_strategy_the_app_planned(tmp_path):
+    from core.render.plan import plan_pipeline
+    from core.services.studio import worker_settings
+
+    gib = 1024**3
+    settings = load_settings({"STUDIO_DATA_DIR": str(tmp_path), "STUDIO_DEMO": "0", "STUDIO_DEVICE": "cuda"})
+    # The app plans on an idle 80 GiB card; by the time its worker process plans, the app's
+    # start-up brief compile holds 30 GiB more.
+    app_plan = plan_pipeline("cuda", False, settings.performance, memory=(78 * gib, 80 * gib))
+    alone = plan_pipeline("cuda", False, settings.performance, memory=(48 * gib, 80 * gib))
+    assert alone.strategy.name != app_plan.strategy.name  # the race this guards against is real
+    child = load_settings(settings_environ(worker_settings(settings, app_plan), base={}))
+    child_plan = plan_pipeline("cuda", False, child.performance, memory=(48 * gib, 80 * gib))
+    assert child_plan.strategy.name == app_plan.strategy.name

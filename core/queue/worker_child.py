@@ -97,8 +97,8 @@ class WorkerChild:
         if process is None:
             return "not started"
         if process.poll() is None:
-            return f"in the worker process (pid {process.pid})"
-        return f"worker process exited ({process.returncode}); restarting"
+            return f"starting (pid {process.pid})"
+        return f"exited with code {process.returncode}; starting again shortly (see the server log)"
 
     def stop(self) -> None:
         """SIGTERM the child and wait for it: it finishes a running job if that takes at most

@@ -79,6 +79,10 @@ def deployment(studio) -> Deployment:
         else:
             mode = "worker processes (python -m core.queue.worker)"
         workers = [WorkerView(worker_label("", r.worker_id), r.gpu, r.model_state, r.current_job_id, None) for r in reports]
+        child = getattr(studio, "worker_child", None)
+        if child is not None and not workers:
+            # Not reporting yet (starting: importing, loading) or gone and being restarted.
+            workers = [WorkerView("the app's worker process", "", child.state, None, None)]
     else:
         mode = "one process (the app's own worker thread)"
         runner = studio.runner

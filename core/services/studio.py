@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
@@ -157,6 +157,15 @@ def load_image_pipeline(settings: Settings, models: ModelLocations, plan, parall
     )
 
 
+def worker_settings(settings: Settings, plan) -> Settings:
+    """The settings of the worker process the app starts: the app's, with the memory strategy
+    the app planned named outright. The child would otherwise plan again from the GPU's free
+    memory seconds later, while the app's own start-up brief compile may be filling it."""
+    if plan.strategy is None:
+        return settings
+    return replace(settings, performance=replace(settings.performance, strategy=plan.strategy.name))
+
+
 class Studio:
     def __init__(
         self, settings: Settings, start_worker: bool | None = None, serves_briefs: bool = True, parallel=None,
@@ -224,7 +233,7 @@ class Studio:
             self.runner.model_state = "in the worker process"  # what the app's sidebar says
             if settings.worker == "process":
                 # Started here, after the demo checkpoints exist and the database is migrated.
-                self.worker_child = WorkerChild(settings_environ(settings)).start()
+                self.worker_child = WorkerChild(settings_environ(worker_settings(settings, self.plan))).start()
             if self._wants_brief_warm_up():
                 # No worker thread here to follow: the app pays the fast brief's compile at start.
                 threading.Thread(target=self.warm_up_brief, name="brief-warm-up", daemon=True).start()
