@@ -211,9 +211,14 @@ def flat(text: str) -> str:
     return " ".join(text.replace("\u2060", "").split())
 
 
-def shown_as_typed(page, where: str, expected: list[str]) -> None:
-    """Each expected string is in the page's visible text as typed, and nothing from the
-    corpus became a link, an image, a frame, a script, maths, a heading or emphasis."""
+def left_the_studio(requests: list[str], studio_host: str) -> list[str]:
+    return [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).hostname != studio_host]
+
+
+def shown_as_typed(page, where: str, expected: list[str], requests: list[str], studio_host: str) -> None:
+    """Each expected string is in the page's visible text as typed; nothing from the corpus
+    became a link, an image, a frame, a script, maths, a heading or emphasis; and no request
+    so far left the studio. Every problem of the page is reported at once."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     wait_for_script_to_finish(page)
@@ -222,12 +227,16 @@ def shown_as_typed(page, where: str, expected: list[str]) -> None:
     except PlaywrightTimeout:
         pass  # the assertion below says which are missing
     text = flat(page.locator("body").inner_text())
-    missing = [s for s in expected if flat(s) not in text]
-    assert not missing, f"{where}: not shown as typed: {missing}\nthe page's text: {text[:4000]}"
     audit = page.evaluate(PAGE_AUDIT, EMPHASIS)
-    assert not audit["leaks"], (where, audit["leaks"])
-    assert not audit["maths"], (where, "maths rendered", audit["maths"])
-    assert not audit["rendered"], (where, "Markdown rendered", audit["rendered"])
+    problems = {
+        "not shown as typed": [s for s in expected if flat(s) not in text],
+        "links, images, frames or scripts from the corpus": audit["leaks"],
+        "maths rendered": audit["maths"],
+        "headings or emphasis rendered": audit["rendered"],
+        "requests that left the studio": left_the_studio(requests, studio_host),
+    }
+    problems = {kind: found for kind, found in problems.items() if found}
+    assert not problems, f"{where}: {problems}" + (f"\nthe page's text: {text[:3000]}" if "not shown as typed" in problems else "")
 
 
 def by_key(page, key: str):
@@ -262,28 +271,32 @@ def test_hostile_corpus_shows_as_typed_on_every_page_and_fetches_nothing(corpus,
         requests: list[str] = []
         page.on("request", lambda request: requests.append(request.url))
         step = "start"
+
+        def check(where: str, expected: list[str]) -> None:
+            shown_as_typed(page, where, expected, requests, studio_host)
+
         try:
             step = "Home: the latest posters' captions"
             visit(page, server, "Latest posters")
-            shown_as_typed(page, step, [PRODUCT["name"], SECOND_NAME])
+            check(step, [PRODUCT["name"], SECOND_NAME])
 
             step = "Gallery: the grid's tiles and review summaries"
             visit(page, f"{server}/gallery", "match · page")
-            shown_as_typed(page, step, [PRODUCT["name"], SECOND_NAME, summary, REVIEWER])
+            check(step, [PRODUCT["name"], SECOND_NAME, summary, REVIEWER])
 
             step = "Gallery: variant sets, with the failed job's error"
             page.get_by_text("Variant sets", exact=True).click()
             expect(page.get_by_text("variant sets match")).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step, [PRODUCT["name"], ERROR])
+            check(step, [PRODUCT["name"], ERROR])
 
             step = "Gallery: one variant set"
             visit(page, f"{server}/gallery?set={SET}", "Variant set ·")
-            shown_as_typed(page, step, [f"Variant set · {PRODUCT['name']}", ERROR, summary])
+            check(step, [f"Variant set · {PRODUCT['name']}", ERROR, summary])
 
             step = "Gallery: a poster's detail (recipe, brand block, brief, text check, reviews)"
             visit(page, f"{server}/gallery?poster={poster}", "Team review")
             expect(page.get_by_text("Brief #", exact=False).first).to_be_visible()
-            shown_as_typed(page, step, [
+            check(step, [
                 f"{PRODUCT['name']} · seed 1", PRODUCT["description"], PRODUCT["offer"], PRODUCT["price"], PRODUCT["cta"],
                 " · ".join(PRODUCT["benefits"]), STYLE, f"{KIT['name']} (#{corpus['kit']})", f"Brand block: {BRAND_BLOCK}",
                 *SECTIONS.values(), *corpus["exact"], READ, EXTRA, REVIEWER, COMMENT, summary,
@@ -294,22 +307,22 @@ def test_hostile_corpus_shows_as_typed_on_every_page_and_fetches_nothing(corpus,
             by_key(page, "detail_reviewer_ok").get_by_role("button").click()
             mine = by_key(page, "detail_name_mine").get_by_role("button")
             expect(mine).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step, [f"{REVIEWER} has reviewed", f"It's me: review as {REVIEWER}"])
+            check(step, [f"{REVIEWER} has reviewed", f"It's me: review as {REVIEWER}"])
             mine.click()
             expect(page.get_by_text("Reviewing as", exact=False).first).to_be_visible(timeout=30_000)
-            shown_as_typed(page, "Gallery: reviewing under that name", [f"Reviewing as {REVIEWER} (unverified"])
+            check("Gallery: reviewing under that name", [f"Reviewing as {REVIEWER} (unverified"])
 
             step = "Gallery: the second poster's 'Brief used'"
             visit(page, f"{server}/gallery?poster={second}", "Team review")
             page.get_by_text("Brief used", exact=True).click()
             expect(page.get_by_text("(brief text)", exact=False).first).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step, [f"{SECOND_NAME} · seed 2", BRIEF_TEXT])
+            check(step, [f"{SECOND_NAME} · seed 2", BRIEF_TEXT])
 
             step = "Compose: edit and rerun of the hostile poster (its brief and kit picked)"
             visit(page, f"{server}/gallery?poster={poster}", "Team review")
             page.get_by_role("button", name="Edit and rerun").click()
             expect(page.get_by_text("Folded into the prompt as:")).to_be_visible(timeout=60_000)
-            shown_as_typed(page, step, [compact_brief(SECTIONS, language="en")])
+            check(step, [compact_brief(SECTIONS, language="en")])
 
             step = "Compose: the kit applied again (its message)"
             kit_box = by_key(page, "compose_brand_kit")
@@ -319,29 +332,29 @@ def test_hostile_corpus_shows_as_typed_on_every_page_and_fetches_nothing(corpus,
             kit_box.click()
             page.get_by_role("option").filter(has_text="(kit)").click()
             expect(page.get_by_text("brand block added", exact=False)).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step, [f"Applied {KIT['name']}: brand block added"])
+            check(step, [f"Applied {KIT['name']}: brand block added"])
 
             step = "Compose: a recalled recipe, and one with a crafted tone"
             page.get_by_text("Recall a recipe from an exported PNG").click()
             upload(page, UPLOAD_NAME, corpus["exported"])
             expect(page.get_by_text("Recalled the recipe from", exact=False)).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step, [f"Recalled the recipe from {UPLOAD_NAME}: {PRODUCT['name']}, seed 1"])
+            check(step, [f"Recalled the recipe from {UPLOAD_NAME}: {PRODUCT['name']}, seed 1"])
             upload(page, f"crafted {UPLOAD_NAME}", corpus["crafted"])
             expect(page.get_by_text("is not one this studio offers", exact=False)).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step + " (error)", [f"crafted {UPLOAD_NAME}: ", repr(CRAFTED_TONE)])
+            check(step + " (error)", [f"crafted {UPLOAD_NAME}: ", repr(CRAFTED_TONE)])
 
             step = "Brief: one brief, its raw text, the saved briefs, an uploaded draft's name"
             visit(page, f"{server}/brief?brief={corpus['brief']}", "Saved briefs")
             page.get_by_text("The model's raw text").click()
             upload(page, DRAFT_NAME, corpus["exported"])
             expect(page.get_by_text("(draft).png ·", exact=False)).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step, [
+            check(step, [
                 compact_brief(SECTIONS, max_chars=120, language="en"), RAW_TEXT, f"{DRAFT_NAME} · 64×64",
             ])
 
             step = "Compare: the two posters"
             visit(page, f"{server}/compare?ids={poster},{second}", "Final prompts, word by word")
-            shown_as_typed(page, step, [
+            check(step, [
                 PRODUCT["name"], SECOND_NAME, PRODUCT["description"], PRODUCT["offer"], PRODUCT["price"],
                 " · ".join(PRODUCT["benefits"]), STYLE, BRAND_BLOCK, BRIEF_TEXT, summary, f"Reviewing as {REVIEWER}",
             ])
@@ -349,7 +362,7 @@ def test_hostile_corpus_shows_as_typed_on_every_page_and_fetches_nothing(corpus,
             step = "Brand kits: the list, the edit form, the delete confirmation"
             visit(page, f"{server}/brand_kits", "Kits (1)")
             colour = KIT["colors"].rsplit(" ", 1)[0]
-            shown_as_typed(page, step, [
+            check(step, [
                 KIT["name"], f"wordmark “{KIT['wordmark']}”", f"Fonts: {KIT['fonts']}", f"Tagline: “{KIT['tagline']}”",
                 f"Tone: {KIT_TONE}", f"Style: {KIT['style_keywords']}", colour,
             ])
@@ -357,15 +370,14 @@ def test_hostile_corpus_shows_as_typed_on_every_page_and_fetches_nothing(corpus,
             expect(page.get_by_text(f"Edit kit #{corpus['kit']}")).to_be_visible(timeout=30_000)
             by_key(page, f"kit_delete_{corpus['kit']}").get_by_role("button").click()
             expect(page.get_by_text("Delete ", exact=False).filter(has_text="(kit)").first).to_be_visible(timeout=30_000)
-            shown_as_typed(page, step + " (confirmation)", [f"Delete {KIT['name']}?"])
+            check(step + " (confirmation)", [f"Delete {KIT['name']}?"])
 
             step = "Settings"
             visit(page, f"{server}/settings", "Estimated time per poster")
-            shown_as_typed(page, step, [])
+            check(step, [])
 
             step = "every request"
-            outside = [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
-                       and urlparse(u).hostname != studio_host]
+            outside = left_the_studio(requests, studio_host)
             assert not outside, outside
             assert not [u for u in requests if "evil.test" in u], requests
             assert len(requests) > 20, "the pages were loaded through the recorded requests"
