@@ -58,9 +58,11 @@ def add_poster(
     store,
     *,
     name: str = "Aurora Headphones",
+    description: str = "",
     offer: str = "SUMMER SALE",
     price: str = "$19.99",
     cta: str = "Shop now",
+    benefits: tuple[str, ...] = (),
     tone: str = "Bold",
     style: str = "",
     language: str = "en",
@@ -74,30 +76,32 @@ def add_poster(
     variant_index: int = 0,
     brand_kit_id: int | None = None,
     brand_block: str = "",
+    brief_id: int | None = None,
+    brief_text: str = "",
     parent_job_id: int | None = None,
     text_score: float | None = None,
     image: Image.Image | None = None,
 ) -> tuple[int, int]:
     """One done job with its poster (`image`, else a flat `color` one of `size`).
     Returns (poster id, job id)."""
-    product = ProductFields(name=name, offer=offer, price=price, cta=cta)
+    product = ProductFields(name=name, description=description, offer=offer, price=price, cta=cta, benefits=tuple(benefits))
     p = get_preset(preset)
     built = build_prompt(
         PromptInputs(product=product, tone=tone, style_keywords=style, language=language,
-                     preset_label=p.label, aspect=p.aspect, brand_block=brand_block)
+                     preset_label=p.label, aspect=p.aspect, brief=brief_text, brand_block=brand_block)
     )
     if image is not None:
         size = image.size
     stored = store.put_png(image if image is not None else poster_image(size, color, mark=seed))
     with db.session() as session:
         prompt = Prompt(
-            product={**asdict(product), "benefits": []},
+            product={**asdict(product), "benefits": list(benefits)},
             product_name=name,
             tone=tone,
             style_keywords=style,
             language=language,
-            brief_id=None,
-            brief_text="",
+            brief_id=brief_id,
+            brief_text=brief_text,
             brand_kit_id=brand_kit_id,
             brand_block=brand_block,
             prompt=built.prompt,

@@ -164,3 +164,18 @@ def test_every_page_shows_hostile_user_text_as_typed(app_studio):
     at.switch_page("pages/brand_kits.py").run()
     at.button(key=f"kit_delete_{ids['kit']}").click().run()
     assert_shown_as_typed(at, "brand kit delete confirmation")
+
+
+def test_a_typed_reviewer_name_in_use_shows_as_typed(app_studio):
+    """Typing a name another browser reviews under asks first: the warning and its "It's me"
+    button both name it (a button label renders Markdown images, links and maths too)."""
+    ids = seed_hostile_rows(app_studio)  # reviews under IMAGE, from no recorded browser
+    at = AppTest.from_file(HOME, default_timeout=60)
+    at.run()
+    at.switch_page("pages/gallery.py")
+    at.query_params["poster"] = str(ids["poster"])
+    at.run()
+    at.text_input(key="detail_reviewer_input").set_value(IMAGE)
+    at.button(key="detail_reviewer_ok").click().run()
+    text = assert_shown_as_typed(at, "gallery detail, a typed name in use")
+    assert "It's me: review as !\\[px\\]" in text  # the button is there, its label escaped

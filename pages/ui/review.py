@@ -64,7 +64,7 @@ def _name_in_use_warning(key_prefix: str, name: str, in_use: NameInUse) -> None:
         icon=":material/group:",
     )
     c1, c2 = st.columns(2)
-    c1.button(f"It's me: review as {name}", key=f"{key_prefix}_name_mine", on_click=_take_pending_name)
+    c1.button(f"It's me: review as {plain(name)}", key=f"{key_prefix}_name_mine", on_click=_take_pending_name)
     c2.button("Pick another name", key=f"{key_prefix}_name_other", on_click=_drop_pending_name)
 
 
