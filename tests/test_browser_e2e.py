@@ -232,3 +232,43 @@ def test_sidebar_never_lists_page_file_names_during_start(tmp_path, demo_models_
             assert not seen & FILE_NAME_LABELS, sorted(seen)
         finally:
             browser.close()
+
+
+def test_the_sidebar_follows_the_queue_on_a_page_that_only_waits(tmp_path, demo_models_dir):
+    """A job queued elsewhere (another tab, a teammate) runs and ends while the Gallery is
+    open: the sidebar's queue line follows it without a click."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from core.prompt.builder import ProductFields
+    from core.services.compose import ComposeRequest, prepare, submit
+    from core.services.studio import Studio
+    from core.settings import load_settings
+    from tests.helpers import TEST_ACTOR
+
+    with streamlit_server(tmp_path, demo_models_dir, env={"STUDIO_TEXT_CHECK": "0"}) as url, sync_playwright() as p:
+        studio = Studio(load_settings({
+            "STUDIO_DATA_DIR": str(tmp_path / "data"), "STUDIO_DEMO": "1", "STUDIO_DEVICE": "cpu",
+            "STUDIO_DEMO_MODELS_DIR": str(demo_models_dir), "STUDIO_WORKER": "external",
+        }))
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            request = ComposeRequest(product=ProductFields(name="Aurora", offer="SALE"), draft_size=True, steps=30, seed=7)
+            recipe = prepare(request, studio.tokenizer)
+            job_ids = submit(studio.queue, request, recipe, studio.models.image_model_id, True, actor=TEST_ACTOR).job_ids
+            page.goto(f"{url}/gallery")
+            queue_line = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"^Queue: "))
+            expect(queue_line).to_have_text(re.compile(r"^Queue: [01] queued, [01] running$"), timeout=90_000)
+            expect(queue_line).not_to_have_text("Queue: 0 queued, 0 running")  # the job is on its way
+            deadline = time.monotonic() + 180
+            while not all(s.status.finished for s in studio.queue.job_states(job_ids)):
+                assert time.monotonic() < deadline, "the job did not finish"
+                time.sleep(0.5)
+            expect(queue_line).to_have_text("Queue: 0 queued, 0 running", timeout=15_000)
+        except Exception:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "failure_sidebar_queue.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+            studio.close()
