@@ -526,3 +526,18 @@ def test_ocr_runs_offline_without_any_network_access(tmp_path: Path) -> None:
     assert [s["status"] for s in result["strings"]] == ["exact", "exact"]
     assert "PP-OCRv6" in result["engine"]
     assert report["streamlit_loaded"] is False
+
+
+def test_smaller_re_read_shrinks_only_around_its_boxes_to_the_whole_resize_pixels() -> None:
+    import numpy as np
+    from PIL import Image
+
+    from core.text.check import _shrunk_around
+
+    poster = lined_poster()  # its line sits at (200, 300), i.e. (120, 180) at 0.6x
+    size = (360, 240)
+    box = [[110.0, 172.0], [250.0, 174.0], [249.0, 192.0], [109.0, 190.0]]
+    whole = np.asarray(poster.resize(size, Image.LANCZOS)).astype(int)
+    part = np.asarray(_shrunk_around(poster, size, [box])).astype(int)
+    assert np.abs(whole[172:192, 109:250] - part[172:192, 109:250]).max() <= 2
+    assert part[:100, :100].max() == 0  # far from the box nothing was resized

