@@ -351,8 +351,20 @@ def test_closer_look_reports_where_a_missing_string_was_searched() -> None:
     (check,) = result.strings
     assert check.status == CheckStatus.MISSING and check.boxes == []
     assert check.looked_in and all(len(box) == 4 for box in check.looked_in)
-    # Still not exact after the closer look: the same boxes are read again, smaller.
+    # Nothing read resembles "Order today", so there is nothing to read again smaller.
+    assert set(result.pass_seconds) == {"full", "closer"}
+
+
+def test_smaller_re_read_reads_again_only_where_something_like_the_string_was_read() -> None:
+    expected = [ExpectedString("cta", "Order today")]
+    unlike = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="zzz")
+    check_text(lined_poster(), expected, engine=unlike)
+    like = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="Order tday")
+    result = check_text(lined_poster(), expected, engine=like)
+    # Still not exact after the closer look: the boxes read as "Order tday" are read again, smaller.
     assert set(result.pass_seconds) == {"full", "closer", "smaller"}
+    assert like.recognized == 2 * unlike.recognized > 0
+    assert result.strings[0].status == CheckStatus.NEAR
 
 
 def test_overlay_draws_exact_green_and_near_orange() -> None:
