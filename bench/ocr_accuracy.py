@@ -200,7 +200,7 @@ def main() -> int:
         f"- Load average (1 min) before / between the sets / after: {load_before[0]:.2f} / {load_mid[0]:.2f} / "
         f"{load_after[0]:.2f}. Other jobs shared the two cores: timings are much slower than on an idle machine.",
         f"- Versions: {versions()}",
-        f"- Engine: {engine_name()}; 0/180° classifier off; detector at the poster's full resolution",
+        f"- Engine: {engine_name()}; 0/180° classifier off",
         f"- Command: `.venv/bin/python bench/ocr_accuracy.py{'' if args.seed == REAL_SEED else f' --seed {args.seed}'}"
         f"{'' if args.per_tag == 36 else f' --per-tag {args.per_tag}'}` (real-size set: {args.real_clean} clean + "
         f"{args.real_per_kind} per hard kind, seed {args.seed}; older set: {args.per_tag} per tag, seed {DEFAULT_SEED})",
