@@ -4,6 +4,7 @@ onnxruntime on CPU. Imported lazily, so the matching code loads no model."""
 from __future__ import annotations
 
 import math
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,13 @@ _ENGINE_NAME: str | None = None
 # 284 / 277; of 800 px 285 / 280 but 2 clean strings lost on 928x1664 posters
 # (0.48x); of 672 px 282 / 278, the same 2 clean strings lost.
 DETECT_PIXELS = 800 * 800
+# onnxruntime threads per run: half the cores. The check shares the machine
+# with the server, the worker's other work and, on the 2-core box, other
+# people's jobs; an idle core is rarely there, and a second thread that waits
+# for one stalls every operator. 1328x1328 posters on the 2 cores, interleaved:
+# 0.61 s with 1 thread against 0.99 / 1.07 s with 2 (load 2.5-4.4, seeds
+# 20261201 / 20261207); the same readings. Not measured on an idle machine.
+OCR_THREADS = max(1, (os.cpu_count() or 2) // 2)
 # Lines the recognizer reads with a lower confidence are dropped (rapidocr's
 # default ``Global.text_score``).
 MIN_TEXT_SCORE = 0.5
@@ -70,6 +78,7 @@ def _engine_params() -> dict[str, Any]:
         # turns its arena off): 1328x1328 posters checked 0.99 s against 1.08 s
         # at the median (interleaved, load 2.5-3.5), for ~130 MB more peak RSS.
         "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+        "EngineConfig.onnxruntime.intra_op_num_threads": OCR_THREADS,
     }
     for param, filename in _MODEL_FILES.items():
         path = model_dir / filename
@@ -149,8 +158,8 @@ def read_text(image: Image.Image, engine: Any = None, detect_pixels: int | None 
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
     scale = detect_scale(rgb.size, detect_pixels)
     small = cv2.resize(bgr, (round(rgb.width * scale), round(rgb.height * scale))) if scale < 1 else bgr
-    # onnxruntime already uses every core for one image; running two images
-    # at once only makes both slower, and it keeps the engine state simple.
+    # One image at a time: it keeps the engine state simple, and on few cores
+    # two runs at once only make both slower.
     with _INFER_LOCK:
         detected = engine(small)
         boxes = getattr(detected, "boxes", None)
