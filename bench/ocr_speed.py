@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from core.text import check as current_check  # noqa: E402
@@ -61,7 +62,8 @@ def make_engine(as_before: bool):
     if as_before:  # onnxruntime as rapidocr sets it up
         params = {key: value for key, value in params.items() if not key.startswith("EngineConfig.")}
     engine = RapidOCR(params=params)
-    engine(Image.new("RGB", (320, 120), "white"))  # loads the ONNX sessions
+    engine(Image.new("RGB", (320, 120), "white"))  # loads the detector
+    engine.recognize_txt([np.full((48, 320, 3), 255, dtype=np.uint8)])  # and the recognizer
     return engine
 
 
