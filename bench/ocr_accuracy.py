@@ -36,7 +36,7 @@ from PIL import Image  # noqa: E402
 
 from core.text import match as textmatch  # noqa: E402
 from core.text.check import check_text  # noqa: E402
-from core.text.ocr import engine_name, read_text  # noqa: E402
+from core.text.ocr import engine_name, read_text, recognize  # noqa: E402
 from core.text.result import CheckStatus  # noqa: E402
 from tests.ocr_posters import (  # noqa: E402
     DEFAULT_SEED,
@@ -144,7 +144,10 @@ def main() -> int:
     find_fonts()  # fail early with the apt-get hint
     load_before = os.getloadavg()
     started = time.perf_counter()
-    read_text(Image.new("RGB", (320, 120), "white"))  # loads the ONNX sessions
+    # Loads the ONNX sessions: the detector (a blank image has no line, so
+    # read_text stops there) and the recognizer (one blank box).
+    read_text(Image.new("RGB", (320, 120), "white"))
+    recognize(Image.new("RGB", (320, 48), "white"), [[[0, 0], [320, 0], [320, 48], [0, 48]]])
     load_seconds = time.perf_counter() - started
 
     real = build_real_cases(clean=args.real_clean, hard_per_kind=args.real_per_kind, seed=args.seed)
@@ -198,9 +201,11 @@ def main() -> int:
         f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC",
         f"- Machine: {cpu_description()} (CPU only, no GPU)",
         f"- Load average (1 min) before / between the sets / after: {load_before[0]:.2f} / {load_mid[0]:.2f} / "
-        f"{load_after[0]:.2f}. Other jobs shared the two cores: timings are much slower than on an idle machine.",
+        f"{load_after[0]:.2f}"
+        + (". Other jobs shared the cores: timings are slower than on an idle machine."
+           if max(load_before[0], load_mid[0], load_after[0]) > 1.5 else " (about this run alone: the OCR uses one thread)."),
         f"- Versions: {versions()}",
-        f"- Engine: {engine_name()}; 0/180° classifier off; detector at the poster's full resolution",
+        f"- Engine: {engine_name()}; 0/180° classifier off",
         f"- Command: `.venv/bin/python bench/ocr_accuracy.py{'' if args.seed == REAL_SEED else f' --seed {args.seed}'}"
         f"{'' if args.per_tag == 36 else f' --per-tag {args.per_tag}'}` (real-size set: {args.real_clean} clean + "
         f"{args.real_per_kind} per hard kind, seed {args.seed}; older set: {args.per_tag} per tag, seed {DEFAULT_SEED})",
@@ -208,8 +213,10 @@ def main() -> int:
         "## Real-size hard posters (tests/ocr_real_posters.py, issue 14)",
         "",
         f"{len(real)} posters at 1328×1328, 928×1664 and 1664×928 in DejaVu, Liberation and Noto CJK fonts. "
-        "Before = one OCR pass over the whole poster (the check until issue 14); after = the check as the app runs it "
-        "(first pass, then the closer look for strings not exact yet, then the smaller re-read for strings still not exact).",
+        "Before = one OCR pass over the whole poster, the detector at full resolution (the check until issue 14); "
+        "after = the check as the app runs it (first pass with the detector on the poster shrunk to 0.64 MP, then the "
+        "closer look for strings not exact yet, then the smaller re-read for strings still not exact, where something "
+        "like them was read).",
         "",
         "| Kind | Exact recall before | Exact recall after |",
         "|---|---|---|",
@@ -232,7 +239,10 @@ def main() -> int:
         *timing,
         f"| One-off model load | {load_seconds:.2f} | | | | |",
         "",
-        f"Whole real-size run (render + both checks): {real_wall:.0f} s.",
+        f"Whole real-size run (render + both checks): {real_wall:.0f} s. Before is timed on today's engine set-up "
+        "(onnxruntime's arena on, one thread on two cores) with the detector at full resolution; "
+        "`bench/ocr_speed.py` times the check as it was before the speed work against today's, interleaved "
+        "(bench/results/ocr_speed.md).",
         "",
         *(PREVIOUS_RUNS if args.seed == REAL_SEED else []),
         "### Every miss after",
@@ -293,6 +303,8 @@ PREVIOUS_RUNS = [
     "|---|---|---|---|---|---|---|",
     "| 2026-12-01, load 11-13 | first pass + closer look | 81/81 | 53/60, 63/65, 63/65, 52/59, 47/62 | 278/311 = 89.4% | 0/43 "
     "| 7.71 (full 6.17, closer 1.31); re-timed at load ~4 on 10 posters: 2.62 (full 2.37, closer 0.34) |",
+    "| 2026-12-06, load 2.6-6.9 | + smaller re-read | 81/81 | 53/60, 63/65, 64/65, 55/59, 48/62 | 283/311 = 91.0% | 0/43 "
+    "| 2.34 (full 1.76, closer 0.53 on 19/24, smaller 0.70 on 18/24) |",
     "",
     "A second draw of the set, to check the check is not fitted to seed 20261201: "
     "`bench/ocr_accuracy.py --seed 20261207 --per-tag 0`, written to bench/results/ocr_accuracy_seed20261207.md.",
@@ -303,11 +315,11 @@ PREVIOUS_RUNS = [
 DECISIONS = [
     "## Decisions (measured on tests/ocr_real_posters.py while developing)",
     "",
-    "- Detector resolution: rapidocr 3.10 resizes for detection with `Det.limit_type: min`,",
+    "- Detector resolution (until the speed work): rapidocr 3.10 resizes for detection with `Det.limit_type: min`,",
     "  `limit_side_len: 736`, i.e. it only enlarges images whose short side is under 736 px; all three",
-    "  generation sizes are detected at full resolution already, and `Global.max_side_len` (2000) does not",
-    "  shrink them. `limit_type: max, limit_side_len: 2000` and a 1.5x enlargement changed nothing the",
-    "  detector found on the missed lines and cost 1.3-1.5x the time: kept as is.",
+    "  generation sizes were detected at full resolution, and `Global.max_side_len` (2000) does not",
+    "  shrink them. A 1.5x enlargement changed nothing the detector found on the missed lines and cost",
+    "  1.3-1.5x the time. Since the speed work the detector looks at the poster shrunk to 0.64 MP (below).",
     "- Detector thresholds: `Det.thresh` 0.2 / `box_thresh` 0.3 (defaults 0.3 / 0.5) recovered one",
     "  of 12 missed strings on three hard posters; not adopted for the first pass (more boxes to read on",
     "  every poster). Unclip ratio left at 1.6.",
@@ -335,6 +347,42 @@ DECISIONS = [
     "  check as built (the re-read skips boxes on strings the 1x reading made exact) it adds 5 / 4 exact strings.",
     "  A crop around each tall (50 px+) near reading, read by detector and recognizer at 0.5x or 0.35x: 0 strings",
     "  on the large and busy posters of seed 20261201 (the detector found nothing in most crops): not adopted.",
+    "",
+    "### Speed (issue 14's time goal, 2026-12-06; timed interleaved on the 2 shared cores, load given with each)",
+    "",
+    "Profile of the check before (10 posters at 1328x1328, cProfile, load 3.9-5.1): onnxruntime 89% of the time;",
+    "the detector at full resolution 68% (its input normalisation alone 0.1 s a poster), first-pass recognition",
+    "14%, the closer look's and smaller re-read's recognition 14%, the whole-poster Lanczos shrink 67 ms a re-read.",
+    "The wheel ships one detector and one recognizer (PP-OCRv6 small); the classifier was already off, onnxruntime",
+    "already at ORT_ENABLE_ALL; rapidocr turns the memory arena off and uses a thread per core.",
+    "",
+    "- Detector on a shrunk poster, the lines still cut from the full-size poster (`DETECT_PIXELS`, core/text/ocr.py).",
+    "  Predicted: the detector's time falls with its pixels, 0.56x of them at a 992 px long side saving ~0.4 s.",
+    "  Hard recall seed 20261201 / 20261207 (full resolution 283 / 276, clean 81/81, 72/72, typos 0): long side",
+    "  992 px 284 / 276 (first pass 1.27 s against 2.29 s, load 5-8); 800 px 285 / 280 but clean 79/81 (two strings",
+    "  lost on 928x1664 posters, shrunk 0.48x); 672 px 282 / 278, clean 79/81. A budget in pixels instead of a long",
+    "  side shrinks square and wide posters alike (0.60x at 1328x1328, 0.65x at 1664x928; predicted: the first pass of",
+    "  square posters as at 800 px, recall on wide ones as at 992 px): 0.64 MP 285 / 277, clean",
+    "  and typos unchanged, first pass 0.67 s against 0.86 s at 992 px (interleaved, load 3.8-5.5). Adopted: 0.64 MP.",
+    "- Smaller re-read only where something like a pending string was read (`RE_READ_MIN_SIMILARITY` = 50,",
+    "  core/text/check.py). Predicted: half the re-read's time. The 10 strings it made exact on both draws had",
+    "  closer-look readings at 57-96 in the box it mended; 634 of the 829 boxes it re-read were empty (476) or",
+    "  below 50. With the 992 px detector: 284 / 277 (one more on seed 20261207), re-read 0.10 s against 0.54 s",
+    "  a poster that needs it (load ~5). Adopted.",
+    "- Smaller re-read shrinks only the surroundings of its boxes (Pillow `resize(box=...)`, same pixels within",
+    "  1-2 levels). Predicted 60 ms; measured 55 ms -> 25 ms, 51 -> 24, 62 -> 6 on three posters (load ~5). Adopted.",
+    "- onnxruntime memory arena on (rapidocr turns it off). Predicted 10-15% of the detector (a micro-benchmark:",
+    "  0.82 s against 1.00 s at 1344x1344). Measured 0.99 s against 1.08 s a 1328x1328 poster (load 2.5-3.5),",
+    "  readings identical, ~130 MB more peak RSS. Adopted.",
+    "- onnxruntime threads: 1 (half the cores) against rapidocr's 2. Predicted no change (the micro-benchmark at",
+    "  load 3: 0.84 s with 1 thread, 1.00 s with 2). Measured 0.61 s against 0.99 s (load 2.5-3.5, seed 20261201)",
+    "  and 0.61 s against 1.07 s (load 3.4-4.4, seed 20261207) a 1328x1328 poster, readings identical: with other",
+    "  jobs on the box a second thread waits for a core and stalls every operator. Adopted (`OCR_THREADS`); not",
+    "  measured on an idle machine, where two threads may be faster.",
+    "- Not tried: int8 quantisation of the detector (onnxruntime.quantization needs the `onnx` package, which is",
+    "  not installed, and nothing may be installed); a lighter detector (none ships in the wheel, nothing may be",
+    "  downloaded); recognizer batch sizes (no time left once the goal was met); full-resolution tiles where a",
+    "  string is missing (the closer look's line finder already reads the small lines the detector skips).",
     "",
     "## Known limits",
     "",

@@ -551,8 +551,9 @@ def evaluate(cases: list[PosterCase], engine: Any = None, render: Callable[[Post
 
 
 def single_pass_check(image: Image.Image, expected: list[ExpectedString], engine: Any = None):
-    """One OCR pass over the whole poster and matching: the check before issue 14."""
-    lines = read_text(image, engine)
+    """One OCR pass over the whole poster and matching: the check before issue 14
+    (the detector at the poster's full resolution)."""
+    lines = read_text(image, engine, detect_pixels=None)
     strings, extra = match_strings(expected, lines)
     return strings, extra, lines
 

@@ -351,8 +351,20 @@ def test_closer_look_reports_where_a_missing_string_was_searched() -> None:
     (check,) = result.strings
     assert check.status == CheckStatus.MISSING and check.boxes == []
     assert check.looked_in and all(len(box) == 4 for box in check.looked_in)
-    # Still not exact after the closer look: the same boxes are read again, smaller.
+    # Nothing read resembles "Order today", so there is nothing to read again smaller.
+    assert set(result.pass_seconds) == {"full", "closer"}
+
+
+def test_smaller_re_read_reads_again_only_where_something_like_the_string_was_read() -> None:
+    expected = [ExpectedString("cta", "Order today")]
+    unlike = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="zzz")
+    check_text(lined_poster(), expected, engine=unlike)
+    like = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="Order tday")
+    result = check_text(lined_poster(), expected, engine=like)
+    # Still not exact after the closer look: the boxes read as "Order tday" are read again, smaller.
     assert set(result.pass_seconds) == {"full", "closer", "smaller"}
+    assert like.recognized == 2 * unlike.recognized > 0
+    assert result.strings[0].status == CheckStatus.NEAR
 
 
 def test_overlay_draws_exact_green_and_near_orange() -> None:
@@ -526,3 +538,18 @@ def test_ocr_runs_offline_without_any_network_access(tmp_path: Path) -> None:
     assert [s["status"] for s in result["strings"]] == ["exact", "exact"]
     assert "PP-OCRv6" in result["engine"]
     assert report["streamlit_loaded"] is False
+
+
+def test_smaller_re_read_shrinks_only_around_its_boxes_to_the_whole_resize_pixels() -> None:
+    import numpy as np
+    from PIL import Image
+
+    from core.text.check import _shrunk_around
+
+    poster = lined_poster()  # its line sits at (200, 300), i.e. (120, 180) at 0.6x
+    size = (360, 240)
+    box = [[110.0, 172.0], [250.0, 174.0], [249.0, 192.0], [109.0, 190.0]]
+    whole = np.asarray(poster.resize(size, Image.LANCZOS)).astype(int)
+    part = np.asarray(_shrunk_around(poster, size, [box])).astype(int)
+    assert np.abs(whole[172:192, 109:250] - part[172:192, 109:250]).max() <= 2
+    assert part[:100, :100].max() == 0  # far from the box nothing was resized

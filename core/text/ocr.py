@@ -3,6 +3,8 @@ onnxruntime on CPU. Imported lazily, so the matching code loads no model."""
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,27 @@ _ENGINE_LOCK = threading.Lock()  # guards creation of the cached engine
 _INFER_LOCK = threading.Lock()  # one inference at a time per process
 _ENGINE: Any = None
 _ENGINE_NAME: str | None = None
+
+# The detector finds lines on a copy of the poster shrunk to about this many
+# pixels; the recognizer reads each line it found from the full-size poster.
+# That is 0.6x at 1328x1328 (800x800) and 0.65x at 1664x928. The detection at
+# full resolution was 60-70% of the check's time. tests/ocr_real_posters.py,
+# hard exact recall on seed 20261201 / 20261207 (full resolution 283/311,
+# 276/317), clean and typos unchanged unless said: 0.64 MP 285 / 277; a long
+# side of 992 px (rapidocr ``Det.limit_type: max``: 0.75x square, 0.6x wide)
+# 284 / 277; of 800 px 285 / 280 but 2 clean strings lost on 928x1664 posters
+# (0.48x); of 672 px 282 / 278, the same 2 clean strings lost.
+DETECT_PIXELS = 800 * 800
+# onnxruntime threads per run: half the cores. The check shares the machine
+# with the server, the worker's other work and, on the 2-core box, other
+# people's jobs; an idle core is rarely there, and a second thread that waits
+# for one stalls every operator. 1328x1328 posters on the 2 cores, interleaved:
+# 0.61 s with 1 thread against 0.99 / 1.07 s with 2 (load 2.5-4.4, seeds
+# 20261201 / 20261207); the same readings. Not measured on an idle machine.
+OCR_THREADS = max(1, (os.cpu_count() or 2) // 2)
+# Lines the recognizer reads with a lower confidence are dropped (rapidocr's
+# default ``Global.text_score``).
+MIN_TEXT_SCORE = 0.5
 
 _MODEL_FILES = {
     "Det.model_path": "PP-OCRv6_det_small.onnx",
@@ -42,6 +65,20 @@ def _engine_params() -> dict[str, Any]:
         # the accuracy set the classifier turned a correctly painted "€9,99"
         # upside down (read as "66'63"). It also saves ~10% of the time.
         "Global.use_cls": False,
+        # A call finds lines only; read_text crops them from the full-size
+        # poster and recognizes them (``recognize_txt``).
+        "Global.use_rec": False,
+        "Global.text_score": MIN_TEXT_SCORE,
+        # read_text hands the detector an image already shrunk to
+        # DETECT_PIXELS: it is only rounded to multiples of 32 (rapidocr's
+        # default, ``limit_type: min``, would enlarge a short side under 736).
+        "Det.limit_type": "max",
+        "Det.limit_side_len": 2000,
+        # onnxruntime keeps the memory of a run for the next one (rapidocr
+        # turns its arena off): 1328x1328 posters checked 0.99 s against 1.08 s
+        # at the median (interleaved, load 2.5-3.5), for ~130 MB more peak RSS.
+        "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+        "EngineConfig.onnxruntime.intra_op_num_threads": OCR_THREADS,
     }
     for param, filename in _MODEL_FILES.items():
         path = model_dir / filename
@@ -58,7 +95,10 @@ def _describe_engine() -> str:
     import onnxruntime
     from rapidocr._version import __version__ as rapidocr_version
 
-    return f"rapidocr {rapidocr_version} PP-OCRv6 small (onnxruntime {onnxruntime.__version__}, CPU)"
+    return (
+        f"rapidocr {rapidocr_version} PP-OCRv6 small, detector at {DETECT_PIXELS / 1e6:.2f} MP "
+        f"(onnxruntime {onnxruntime.__version__}, CPU)"
+    )
 
 
 def get_ocr_engine() -> Any:
@@ -87,17 +127,55 @@ def engine_name() -> str:
     return _ENGINE_NAME
 
 
-def read_text(image: Image.Image, engine: Any = None) -> list[OcrLine]:
-    """Run OCR on ``image`` and return its text lines (unordered)."""
+def detect_scale(size: tuple[int, int], detect_pixels: int | None = DETECT_PIXELS) -> float:
+    """The factor a poster of ``size`` is shrunk by for the detector (at most 1;
+    1 when ``detect_pixels`` is None)."""
+    width, height = size
+    if detect_pixels is None:
+        return 1.0
+    return min(1.0, math.sqrt(detect_pixels / max(1, width * height)))
+
+
+def read_text(image: Image.Image, engine: Any = None, detect_pixels: int | None = DETECT_PIXELS) -> list[OcrLine]:
+    """Run OCR on ``image`` and return its text lines (unordered).
+
+    The detector looks at the poster shrunk to ``detect_pixels`` (None: the
+    full size, as until the speed work of issue 14); each line it finds is cut
+    out of the full-size poster (as rapidocr cuts its own) and the recognizer
+    reads them all in one call. Engines that are not RapidOCR (test doubles)
+    are called once on the image and return lines and texts.
+    """
+    import cv2
+    import numpy as np
+
     if engine is None:
         engine = get_ocr_engine()
-    # rapidocr converts a PIL RGB image to the BGR array its models expect.
     rgb = image.convert("RGB")
-    # onnxruntime already uses every core for one image; running two images
-    # at once only makes both slower, and it keeps the engine state simple.
-    with _INFER_LOCK:
-        output = engine(rgb)
+    if type(engine).__name__ != "RapidOCR":
+        return _lines(engine(rgb))
+    from rapidocr.utils.process_img import get_rotate_crop_image
 
+    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    scale = detect_scale(rgb.size, detect_pixels)
+    small = cv2.resize(bgr, (round(rgb.width * scale), round(rgb.height * scale))) if scale < 1 else bgr
+    # One image at a time: it keeps the engine state simple, and on few cores
+    # two runs at once only make both slower.
+    with _INFER_LOCK:
+        detected = engine(small)
+        boxes = getattr(detected, "boxes", None)
+        if boxes is None or len(boxes) == 0:
+            return []
+        boxes = [np.asarray(box, dtype=np.float32) / scale for box in boxes]
+        output = engine.recognize_txt([get_rotate_crop_image(bgr, box.copy()) for box in boxes])
+    return [
+        OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=float(confidence))
+        for text, box, confidence in zip(output.txts, boxes, output.scores)
+        if str(text).strip() and confidence >= MIN_TEXT_SCORE
+    ]
+
+
+def _lines(output: Any) -> list[OcrLine]:
+    """The lines of a one-call OCR output (``txts``, ``boxes``, ``scores``)."""
     texts = getattr(output, "txts", None)
     boxes = getattr(output, "boxes", None)
     scores = getattr(output, "scores", None)
