@@ -71,7 +71,8 @@ def wait_finished(studio, job_ids, timeout: float):
     return wait_finished(studio, job_ids, 600)
 
 
-def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout: float, worker_mode: str) -> dict:
+def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout: float, worker_mode: str,
+             pin: bool = False) -> dict:
     import streamlit as st
     from streamlit import config
     from streamlit.testing.v1 import AppTest
@@ -81,14 +82,22 @@ def run_case(watchers: int, post_script_gc: bool, jobs: int, steps: int, timeout
     os.environ["STUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix="watch_bench_")
     os.environ["STUDIO_WORKER"] = worker_mode
     worker = None
+    if pin:
+        # One core for the app and its watchers, one for the worker; in one process (embedded)
+        # both cores, so the worker thread never waits for a core, only for the GIL.
+        os.sched_setaffinity(0, {0, 1} if worker_mode == "embedded" else {0})
     if worker_mode == "external":
         worker = subprocess.Popen([sys.executable, "-m", "core.queue.worker", "--poll-seconds", "0.2"], cwd=ROOT,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
+        if pin:
+            os.sched_setaffinity(worker.pid, {1})
     home = AppTest.from_file(HOME, default_timeout=600)
     home.run()  # builds the app's Studio (and starts its worker process or thread)
     from pages.ui.shared import get_studio
 
     studio = get_studio()
+    if pin and studio.worker_child is not None:
+        os.sched_setaffinity(studio.worker_child.process.pid, {1})  # while it still imports torch
     try:
         wait_finished(studio, queue_jobs(studio, 1, steps, seed=1).job_ids, timeout)  # load + first run
 
@@ -148,7 +157,15 @@ def main() -> None:
                         help="runner.postScriptGC values to measure (the config now says off)")
     parser.add_argument("--worker", choices=["process", "embedded", "external"], default="process")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a case may take before it is cut")
+    parser.add_argument("--pin", action="store_true",
+                        help="torch on 1 thread; the worker on core 1, the app and watchers on core 0 (2 cores and "
+                             "one process: both cores). Separates waiting for the GIL from waiting for a core")
     args = parser.parse_args()
+    if args.pin:
+        os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported, here and in any worker process
+        import torch
+
+        torch.set_num_threads(1)
 
     from core.render.demo_models import ensure_demo_models
 
@@ -160,12 +177,12 @@ def main() -> None:
 
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.processor() or platform.machine()} · "
           f"{os.cpu_count()} CPUs · load average {os.getloadavg()[0]:.1f} · {args.jobs} jobs x {args.steps} steps, "
-          f"draft size, demo models, {args.worker} worker", flush=True)
+          f"draft size, demo models, {args.worker} worker{', pinned' if args.pin else ''}", flush=True)
     print("postScriptGC | watchers | s/step | vs 0 watchers | jobs | wall s | page runs", flush=True)
     for gc_value in args.gc:
         baseline = None
         for watchers in args.watchers:
-            row = run_case(watchers, gc_value == "on", args.jobs, args.steps, args.timeout, args.worker)
+            row = run_case(watchers, gc_value == "on", args.jobs, args.steps, args.timeout, args.worker, args.pin)
             if baseline is None and row["step_mean_s"]:
                 baseline = row["step_mean_s"]
             ratio = f"{row['step_mean_s'] / baseline:.2f}x" if baseline and row["step_mean_s"] else "-"
