@@ -326,6 +326,8 @@ def render_jobs() -> None:
                 st.markdown(f"**{title}** — failed")
                 st.error(plain(state.error or "unknown error"))
             if state.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                if group:  # no poster to open: its set in the gallery keeps the error and the recipe
+                    st.page_link("pages/gallery.py", label="Open set in gallery", query_params={"set": group})
                 retried = retry_button(studio, state.id)
                 if retried is not None:
                     # The retry is its own one-job set: show it here, in place of this batch.

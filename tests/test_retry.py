@@ -50,6 +50,13 @@ def test_a_failed_gallery_tile_retries_the_same_recipe_and_seed(no_worker, app_s
     assert _parent(app_studio.db, new_id) == job_id
 
 
+def _variant_group(db, job_id: int) -> str:
+    from storage.models import Job
+
+    with db.reader() as session:
+        return session.get(Job, job_id).variant_group
+
+
 def _parent(db, job_id: int) -> int | None:
     from storage.models import Job
 
@@ -63,3 +70,26 @@ def test_only_failed_or_cancelled_jobs_can_be_retried(no_worker, studio):
         retry_job(studio.db, SqlJobQueue(studio.db), queued_id, "demo", True, actor=TEST_ACTOR)
     with pytest.raises(RerunError, match="no longer exists"):
         retry_job(studio.db, SqlJobQueue(studio.db), 9999, "demo", True, actor=TEST_ACTOR)
+
+
+def test_a_failed_compose_tile_opens_its_set_in_the_gallery(no_worker, app_studio):
+    """A failed variant has no poster to open; its tile links to its set in the gallery, where
+    the error and the recipe are kept."""
+    job_id = _failed_job(app_studio.db, app_studio.models.image_model_id)
+    group = _variant_group(app_studio.db, job_id)
+    at = new_app()
+    at.switch_page("pages/compose.py")
+    at.session_state["compose_group"] = group
+    at.session_state["compose_batch"] = [job_id]
+    at.run()
+    assert not at.exception, at.exception
+    links = [el for el in at.get("page_link") if el.value == "Open set in gallery"]
+    assert len(links) == 1
+    assert links[0].proto.query_string == f"set={group}"
+    assert not [el for el in at.get("page_link") if el.value == "Open in gallery"]  # no poster to open
+
+    at.switch_page("pages/gallery.py")
+    at.query_params["set"] = group
+    at.run()
+    assert not at.exception, at.exception
+    assert any(plain("CUDA error: __init__ failed") in c.value for c in at.caption), [c.value for c in at.caption]
