@@ -26,7 +26,7 @@ from core.brief.sections import compact_brief
 from core.recipe import CFG_RANGE, STEPS_RANGE
 from core.states import ACTIVE_STATUSES, FINISHED_STATUSES, JobStatus
 from core.services import jobs
-from core.services.deployment import drawn_by
+from core.services.deployment import drawn_by, model_states
 from core.services.briefs import get_brief, list_briefs
 from core.services.gallery import get_poster
 from pages.ui.compose_addons import brand_kit_section, kit_block_follows_language, recipe_import_section, rerun_notice
@@ -288,6 +288,7 @@ def render_jobs() -> None:
         states = sorted(states, key=text_rank)
         st.caption("Ordered by text score, best first.")
     workers = drawn_by(studio, [s.worker_id for s in states if s.worker_id])
+    models = model_states(studio, [s.worker_id for s in states if s.status == JobStatus.RUNNING and s.worker_id])
     columns = st.columns(2 if len(states) > 1 else 1)
     for index, state in enumerate(states):
         with columns[index % len(columns)]:
@@ -300,7 +301,7 @@ def render_jobs() -> None:
             elif state.status == JobStatus.RUNNING:
                 st.markdown(f"**{title}** — running")
                 total = max(state.progress_total, 1)
-                if state.progress_step == 0 and studio.runner.model_state == "loading":
+                if state.progress_step == 0 and models.get(state.worker_id, "").startswith("loading"):
                     st.progress(0.0, text="loading Qwen-Image (first job after a start)…")
                 else:
                     st.progress(min(state.progress_step / total, 1.0), text=f"step {state.progress_step} of {total}")

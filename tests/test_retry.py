@@ -3,6 +3,8 @@ with the failed job recorded as its parent."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.queue.sql import SqlJobQueue
@@ -93,3 +95,27 @@ def test_a_failed_compose_tile_opens_its_set_in_the_gallery(no_worker, app_studi
     at.run()
     assert not at.exception, at.exception
     assert any(plain("CUDA error: __init__ failed") in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_running_tile_says_the_worker_process_is_loading_the_model(no_worker, app_studio):
+    """The worker that claimed the job is another process (the default): the tile reads that
+    worker's report, not the app's own idle runner, to say the model is still loading."""
+    import socket
+
+    from storage import workers as worker_rows
+
+    _, (job_id,), group = job_rows.enqueue(app_studio.db, small_recipe(seed=3, steps=3), [3])
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:child"
+    assert job_rows.claim_next(app_studio.db, worker_id).id == job_id
+    worker_rows.report(app_studio.db, worker_id, socket.gethostname(), "", "cpu", "loading", job_id)
+    at = new_app()
+    at.switch_page("pages/compose.py")
+    at.session_state["compose_group"] = group
+    at.run()
+    assert not at.exception, at.exception
+    texts = [el.proto.text for el in at.get("progress")]
+    assert texts == ["loading Qwen-Image (first job after a start)…"], texts
+
+    worker_rows.report(app_studio.db, worker_id, socket.gethostname(), "", "cpu", "loaded", job_id)
+    at.run()
+    assert [el.proto.text for el in at.get("progress")] == ["step 0 of 3"]

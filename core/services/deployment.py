@@ -58,6 +58,15 @@ def drawn_by(studio, worker_ids: list[str]) -> dict[str, str]:
     return {worker_id: worker_label(names.get(worker_id, ""), worker_id) for worker_id in worker_ids if worker_id}
 
 
+def model_states(studio, worker_ids: list[str]) -> dict[str, str]:
+    """What each worker's image model is doing ("loading", "loaded", ...): this process's own
+    runner, else the worker's latest report (a worker process, the app's or another's)."""
+    states = {w.worker_id: w.model_state for w in worker_rows.fresh_workers(studio.db) if w.worker_id in worker_ids}
+    if studio.runner.worker_id in worker_ids:
+        states[studio.runner.worker_id] = studio.runner.model_state
+    return states
+
+
 def deployment(studio) -> Deployment:
     settings = studio.settings
     queued, running = studio.queue.depth()
