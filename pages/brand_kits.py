@@ -160,8 +160,11 @@ with right:
         if any(str(st.session_state[k]).strip() for k in FIELDS):
             st.error(plain(problem))
     if spec is not None:
-        st.caption("Brand block it adds to the prompt:")
-        st.code(brand_block(spec.name, [c.as_dict() for c in spec.colors], spec.fonts, spec.wordmark), language=None, wrap_lines=True)
+        colors = [c.as_dict() for c in spec.colors]
+        st.caption("Brand block it adds to the prompt (English prompt, then 中文 prompt):")
+        for language in ("en", "zh"):
+            st.code(brand_block(spec.name, colors, spec.fonts, spec.wordmark, language=language), language=None,
+                    wrap_lines=True)
 
     b1, b2 = st.columns(2)
     if b1.button("Save kit" if editing is None else "Save changes", type="primary", key="kit_save", disabled=spec is None):

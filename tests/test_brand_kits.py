@@ -48,6 +48,8 @@ def test_kits_are_created_edited_and_deleted_on_their_page(app_studio):
     fill_kit(at, kit_name="Aurora Audio", kit_colors="Midnight #101828\nAurora teal #14b8a6", kit_fonts="geometric sans",
              kit_wordmark="AURORA", kit_tagline="Hear everything", kit_tone="Tech", kit_style="soft glow")
     assert "AURORA house style; colour palette Midnight (#101828), Aurora teal (#14B8A6)" in at.code[0].value
+    # The block as a 中文 prompt carries it: Chinese labels, the kit's own words as typed.
+    assert at.code[1].value.startswith("沿用AURORA的品牌视觉风格；品牌色：Midnight（#101828）、Aurora teal（#14B8A6）")
     at.button(key="kit_save").click().run()
     assert any("Created the kit Aurora Audio" in s.value for s in at.success)
     assert kit_count(db) == 1
