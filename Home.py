@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import streamlit as st
+
+if __name__ != "__main__":
+    # `streamlit run` imports this file once, before its runtime exists (see the end of the
+    # file). st.cache_data then warns "No runtime found" for each cached function the imports
+    # below define; their caches are made later, at first call, in the runtime.
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
 # Pages import `core` and `pages.ui.shared` from the app root, also under AppTest.
 ROOT = Path(__file__).resolve().parent
