@@ -307,6 +307,8 @@ PREVIOUS_RUNS = [
     "| 7.71 (full 6.17, closer 1.31); re-timed at load ~4 on 10 posters: 2.62 (full 2.37, closer 0.34) |",
     "| 2026-12-06, load 2.6-6.9 | + smaller re-read | 81/81 | 53/60, 63/65, 64/65, 55/59, 48/62 | 283/311 = 91.0% | 0/43 "
     "| 2.34 (full 1.76, closer 0.53 on 19/24, smaller 0.70 on 18/24) |",
+    "| 2026-12-06 22:37, load 1.0-1.3 | + speed work | 81/81 | 53/60, 63/65, 63/65, 55/59, 51/62 | 285/311 = 91.6% | 0/43 "
+    "| 0.58 (full 0.41, closer 0.17 on 19/24, smaller 0.05 on 17/24) |",
     "",
     "A second draw of the set, to check the check is not fitted to seed 20261201: "
     "`bench/ocr_accuracy.py --seed 20261207 --per-tag 0`, written to bench/results/ocr_accuracy_seed20261207.md.",
@@ -349,6 +351,17 @@ DECISIONS = [
     "  check as built (the re-read skips boxes on strings the 1x reading made exact) it adds 5 / 4 exact strings.",
     "  A crop around each tall (50 px+) near reading, read by detector and recognizer at 0.5x or 0.35x: 0 strings",
     "  on the large and busy posters of seed 20261201 (the detector found nothing in most crops): not adopted.",
+    "- Tighter re-reads (2026-12-06): strings still not exact after the smaller re-read have the same boxes read",
+    "  twice more, trimmed about their centre and smaller: 0.6x at 80% of the height, 0.45x at 90% of the width",
+    "  (`TIGHTER_RE_READS`, core/text/check.py). The misses left on seed 20261207 were nearly all 13-24 px blurred",
+    "  lines the closer look had found and read a letter or two off (the \"large\" kind's misses are its benefit",
+    "  lines, not its headlines). On the boxes over the missed strings (seed 20261207 / 20261201: 30 / 21 with a",
+    "  box; 56 planted typos with a box, none read as the right string in any variant): trims of 80-90% and",
+    "  scales 0.45-0.8 made 0-5 / 0-3 exact each; the two adopted 8 / 4 together. In the check: 277 -> 283/317 and",
+    "  285 -> 289/311 (predicted 283-285 / 288-289), typos exact 0/44, 0/43, clean unchanged. Contrast-stretched",
+    "  crops (2nd-98th percentile of grey to 0-255) read again, on the similar boxes or on every closer-look box:",
+    "  +0 on seed 20261207 (predicted +3-5): not adopted. The tighter re-reads also on boxes that had read as",
+    "  nothing (for small CJK lines): +1 / +0 for 2-3x the pass's time: not adopted.",
     "",
     "### Speed (issue 14's time goal, 2026-12-06; timed interleaved on the 2 shared cores, load given with each)",
     "",
