@@ -12,6 +12,9 @@ checks are timed poster by poster in one process, in alternating order
   ``git show``; it uses today's core/text/ocr.py helpers), with the detector
   at the poster's full resolution and onnxruntime as rapidocr sets it up
   (memory arena off, threads on every core), as at 738d8f7.
+  With ``--same-engine`` the before check gets today's detector size and
+  onnxruntime set-up, so only check.py differs (``--baseline 73df090``: the
+  check before the tighter re-reads).
 * ``after``: the check as the app runs it now.
 
 Prints exact recall per kind, typos and omissions reported exact, and the
@@ -43,15 +46,17 @@ from core.text.result import CheckStatus  # noqa: E402
 from tests.ocr_real_posters import KINDS, REAL_SEED, build_real_cases, render_real_poster  # noqa: E402
 
 
-def baseline_check(revision: str) -> types.ModuleType:
-    """core/text/check.py of ``revision``, loaded as a module of its own."""
+def baseline_check(revision: str, full_resolution: bool = True) -> types.ModuleType:
+    """core/text/check.py of ``revision``, loaded as a module of its own (with
+    the detector at full resolution unless ``full_resolution`` is False)."""
     source = subprocess.run(
         ["git", "show", f"{revision}:core/text/check.py"], cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     module = types.ModuleType("baseline_check")
     sys.modules[module.__name__] = module  # its dataclasses look their module up
     exec(compile(source, f"{revision}:core/text/check.py", "exec"), module.__dict__)
-    module.read_text = functools.partial(read_text, detect_pixels=None)  # the detector at full resolution
+    if full_resolution:
+        module.read_text = functools.partial(read_text, detect_pixels=None)  # the detector at full resolution
     return module
 
 
@@ -87,7 +92,7 @@ def summary(label: str, rows: list[dict]) -> list[str]:
         typos = [exact for r in picked for typo, exact in r["strings"] if typo]
         out.append(
             f"| {label} | {size_label} | {median_of(picked, None)} | {median_of(picked, 'full')} | "
-            f"{median_of(picked, 'closer')} | {median_of(picked, 'smaller')} | "
+            f"{median_of(picked, 'closer')} | {median_of(picked, 'smaller')} | {median_of(picked, 'tighter')} | "
             f"{frac(recall(picked, ('clean',)))} | {frac(hard)} = {100 * hard[0] / max(1, hard[1]):.1f}% | "
             f"{' / '.join(frac(recall(picked, (k,))) for k in KINDS)} | {sum(typos)}/{len(typos)} |"
         )
@@ -99,10 +104,13 @@ def main() -> int:
     parser.add_argument("--baseline", default="738d8f7", help="git revision of the 'before' core/text/check.py")
     parser.add_argument("--seed", type=int, default=REAL_SEED, help="random seed of the real-size poster set")
     parser.add_argument("--square-only", action="store_true", help="only the 1328x1328 posters")
+    parser.add_argument("--same-engine", action="store_true",
+                        help="'before' with today's detector size and onnxruntime set-up: compares check.py alone")
     args = parser.parse_args()
 
     checks = {
-        "before": (baseline_check(args.baseline).check_text, make_engine(as_before=True)),
+        "before": (baseline_check(args.baseline, full_resolution=not args.same_engine).check_text,
+                   make_engine(as_before=not args.same_engine)),
         "after": (current_check.check_text, make_engine(as_before=False)),
     }
     cases = build_real_cases(clean=12, hard_per_kind=10, seed=args.seed)
@@ -128,9 +136,9 @@ def main() -> int:
     print(f"seed {args.seed}, baseline {args.baseline}, {len(rows['after'])} posters; load average (1 min) "
           f"min {min(loads):.2f}, median {statistics.median(loads):.2f}, max {max(loads):.2f}")
     print()
-    print("| check | posters | median s | full pass | closer look | smaller re-read | clean | hard "
+    print("| check | posters | median s | full pass | closer look | smaller re-read | tighter re-reads | clean | hard "
           "| small / busy / tilt / cjk / large | typos exact |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in checks:
         print("\n".join(summary(name, rows[name])))
     return 0

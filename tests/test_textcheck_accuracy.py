@@ -126,11 +126,13 @@ def test_unrequested_text_is_reported_as_extra(summary: dict[str, Any]) -> None:
 # 70/96 = 72.9%; with the closer look clean 19/19, hard 86/96 = 89.6% (2026-12-01);
 # with the smaller re-read too clean 19/19, hard 87/96 = 90.6% (2026-12-06); after
 # the speed work (the detector on the poster shrunk to 0.64 MP, core/text/ocr.py)
-# clean 19/19, hard 88/96 = 91.7% (2026-12-06); no typo or omission exact in any.
-# The hard floor sits two strings under the measured value and far above the
-# one-pass recall, so losing the closer look fails here.
+# clean 19/19, hard 88/96 = 91.7% (2026-12-06); with the tighter re-reads
+# (TIGHTER_RE_READS, core/text/check.py) clean 19/19, hard 89/96 = 92.7%
+# (2026-12-06); no typo or omission exact in any.
+# The hard floor sits two strings under the measured value (87/96 = 0.906) and
+# far above the one-pass recall, so losing the closer look fails here.
 REAL_CLEAN_FLOOR = 0.95
-REAL_HARD_FLOOR = 0.89
+REAL_HARD_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")

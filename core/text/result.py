@@ -87,7 +87,8 @@ class TextCheckResult:
     error: str | None = None
     # Seconds per pass: "full" (the whole poster), "closer" (regions read
     # again for strings not exact after the full pass) and "smaller" (the same
-    # regions read from the shrunk poster for strings still not exact); a pass
+    # regions read from the shrunk poster for strings still not exact) and
+    # "tighter" (those regions trimmed, read smaller still, twice); a pass
     # that was not needed is absent.
     pass_seconds: dict[str, float] = field(default_factory=dict)
     # Every OCR line read (all passes), for debugging and benchmarks; not stored.
