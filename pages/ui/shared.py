@@ -74,35 +74,23 @@ def demo_banner(studio: Studio) -> None:
         st.warning(DEMO_BANNER, icon=":material/science:")
 
 
-# While jobs are queued or running, the sidebar's figures (the queue, the workers, memory)
-# change, but a page that polls a job reruns only its job fragment, and other pages do not
-# rerun at all. The panel then reruns alone every few seconds; with nothing to wait for it
-# is drawn once per page run and polls nothing.
-SIDEBAR_REFRESH_S = 3.0
-
-
 def sidebar_panel(studio: Studio) -> None:
-    refresh = SIDEBAR_REFRESH_S if studio.queue.active_job_ids() else None
     with st.sidebar:
-        st.fragment(run_every=refresh)(system_panel)(studio)
-
-
-def system_panel(studio: Studio) -> None:
-    st.subheader("System")
-    info = snapshot(studio.settings.device)
-    st.caption(f"Device: **{info.device}**")
-    if info.gpu_name:
-        st.caption(f"GPU: {info.gpu_name}")
-        st.caption(f"VRAM free: {info.gpu_free_gib:.1f} / {info.gpu_total_gib:.1f} GiB")
-    st.caption(f"Process RAM: {info.process_ram_gib:.2f} GiB")
-    st.caption(f"System RAM: {info.system_ram_used_gib:.1f} / {info.system_ram_total_gib:.1f} GiB")
-    st.subheader("Models")
-    label = " (demo)" if studio.models.demo else ""
-    st.caption(f"Qwen-Image{label}: **{studio.runner.model_state}**")
-    st.caption(f"`{studio.models.image_model_id}`")
-    st.caption(f"Qwen2.5-VL{label}: **{'warm' if studio.settings.keep_vl_warm else 'loaded per brief'}**")
-    st.caption(f"`{studio.models.vl_model_id}`")
-    deployment_panel(studio)
+        st.subheader("System")
+        info = snapshot(studio.settings.device)
+        st.caption(f"Device: **{info.device}**")
+        if info.gpu_name:
+            st.caption(f"GPU: {info.gpu_name}")
+            st.caption(f"VRAM free: {info.gpu_free_gib:.1f} / {info.gpu_total_gib:.1f} GiB")
+        st.caption(f"Process RAM: {info.process_ram_gib:.2f} GiB")
+        st.caption(f"System RAM: {info.system_ram_used_gib:.1f} / {info.system_ram_total_gib:.1f} GiB")
+        st.subheader("Models")
+        label = " (demo)" if studio.models.demo else ""
+        st.caption(f"Qwen-Image{label}: **{studio.runner.model_state}**")
+        st.caption(f"`{studio.models.image_model_id}`")
+        st.caption(f"Qwen2.5-VL{label}: **{'warm' if studio.settings.keep_vl_warm else 'loaded per brief'}**")
+        st.caption(f"`{studio.models.vl_model_id}`")
+        deployment_panel(studio)
 
 
 def deployment_panel(studio: Studio) -> None:
