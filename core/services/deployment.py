@@ -61,6 +61,8 @@ def drawn_by(studio, worker_ids: list[str]) -> dict[str, str]:
 def model_states(studio, worker_ids: list[str]) -> dict[str, str]:
     """What each worker's image model is doing ("loading", "loaded", ...): this process's own
     runner, else the worker's latest report (a worker process, the app's or another's)."""
+    if not worker_ids:
+        return {}  # nothing running: no query on every poll
     states = {w.worker_id: w.model_state for w in worker_rows.fresh_workers(studio.db) if w.worker_id in worker_ids}
     if studio.runner.worker_id in worker_ids:
         states[studio.runner.worker_id] = studio.runner.model_state
@@ -88,10 +90,9 @@ def deployment(studio) -> Deployment:
         else:
             mode = "worker processes (python -m core.queue.worker)"
         workers = [WorkerView(worker_label("", r.worker_id), r.gpu, r.model_state, r.current_job_id, None) for r in reports]
-        child = getattr(studio, "worker_child", None)
-        if child is not None and not workers:
+        if studio.worker_child is not None and not workers:
             # Not reporting yet (starting: importing, loading) or gone and being restarted.
-            workers = [WorkerView("the app's worker process", "", child.state, None, None)]
+            workers = [WorkerView("the app's worker process", "", studio.worker_child.state, None, None)]
     else:
         mode = "one process (the app's own worker thread)"
         runner = studio.runner
