@@ -6,7 +6,8 @@ core/text/normalize.py). Strings that are not exact after that first pass get
 a closer look: lines that look like text but were not read (small, soft or
 low-contrast lines the OCR detector skips) and the neighbourhood of every
 "near" reading are cut out level (de-tilted) and read again by the
-recognizer alone; only those strings are matched against the new readings.
+recognizer alone (a second, fainter search finds pale lines on pale
+grounds); only those strings are matched against the new readings.
 Strings still not exact after that have the boxes where something like them
 was read (RE_READ_MIN_SIMILARITY) read once more from the poster shrunk to
 SMALLER_SCALE (big soft letters read better smaller), and then twice more
@@ -31,7 +32,16 @@ from rapidfuzz import fuzz
 
 from core.text.match import exact_fraction, match_strings
 from core.text.normalize import normalize
-from core.text.ocr import engine_name, equalized_grey, line_boxes, oriented_box, read_text, recognize
+from core.text.ocr import (
+    FAINT_THRESHOLD_FACTOR,
+    MAX_FAINT_REGIONS,
+    engine_name,
+    equalized_grey,
+    line_boxes,
+    oriented_box,
+    read_text,
+    recognize,
+)
 from core.text.result import CheckStatus, ExpectedString, OcrLine, StringCheck, TextCheckResult
 
 # A "near" reading is read again in a box around it, padded sideways by this
@@ -133,11 +143,25 @@ def look_places(image: Image.Image, first: list[StringCheck]) -> LookPlaces:
             near[i], _ = oriented_box(points, NEAR_PAD_X, NEAR_PAD_Y)
             boxes.append(near[i])
     searched = []
-    for box, _ in line_boxes(equalized_grey(image), REGION_PAD_X, REGION_PAD_Y):
+    grey = equalized_grey(image)
+    for box, _ in line_boxes(grey, REGION_PAD_X, REGION_PAD_Y):
         if any(_centre_inside(box, b) for b in exact_boxes + list(near.values())):
             continue
         boxes.append(box)
         searched.append(box)
+    # Pale lines the search above misses (core/text/ocr.py FAINT_THRESHOLD_FACTOR):
+    # only blobs that neither sit in nor hold a box already read, so the lines
+    # found above are not read twice.
+    taken = exact_boxes + list(near.values()) + searched
+    faint = []
+    for box, _ in line_boxes(grey, REGION_PAD_X, REGION_PAD_Y, FAINT_THRESHOLD_FACTOR, max_regions=None):
+        if len(faint) == MAX_FAINT_REGIONS:
+            break
+        if any(_centre_inside(box, b) or _centre_inside(b, box) for b in taken + faint):
+            continue
+        faint.append(box)
+    boxes += faint
+    searched += faint
     return LookPlaces(boxes=boxes, near=near, searched=searched)
 
 
