@@ -38,6 +38,7 @@ from core.text.ocr import (
     engine_name,
     equalized_grey,
     line_boxes,
+    local_contrast,
     oriented_box,
     read_text,
     recognize,
@@ -143,8 +144,8 @@ def look_places(image: Image.Image, first: list[StringCheck]) -> LookPlaces:
             near[i], _ = oriented_box(points, NEAR_PAD_X, NEAR_PAD_Y)
             boxes.append(near[i])
     searched = []
-    grey = equalized_grey(image)
-    for box, _ in line_boxes(grey, REGION_PAD_X, REGION_PAD_Y):
+    contrast = local_contrast(equalized_grey(image))
+    for box, _ in line_boxes(contrast, REGION_PAD_X, REGION_PAD_Y):
         if any(_centre_inside(box, b) for b in exact_boxes + list(near.values())):
             continue
         boxes.append(box)
@@ -154,7 +155,7 @@ def look_places(image: Image.Image, first: list[StringCheck]) -> LookPlaces:
     # found above are not read twice.
     taken = exact_boxes + list(near.values()) + searched
     faint = []
-    for box, _ in line_boxes(grey, REGION_PAD_X, REGION_PAD_Y, FAINT_THRESHOLD_FACTOR, max_regions=None):
+    for box, _ in line_boxes(contrast, REGION_PAD_X, REGION_PAD_Y, FAINT_THRESHOLD_FACTOR, max_regions=None):
         if len(faint) == MAX_FAINT_REGIONS:
             break
         if any(_centre_inside(box, b) or _centre_inside(b, box) for b in taken + faint):
