@@ -44,7 +44,7 @@ from pages.ui.review import current_reviewer, review_form, review_history, revie
 from pages.ui.markdown_text import plain
 from pages.ui.retry import retry_button
 from pages.ui.shared import get_studio, image_bytes, require_app_shell, thumb_bytes
-from pages.ui.text_badges import overlay_caption, render_text_check
+from pages.ui.text_badges import misread_note, overlay_caption, render_text_check
 
 require_app_shell()
 logger = logging.getLogger(__name__)
@@ -285,6 +285,9 @@ def backfill_section() -> None:
 def text_check_section(detail) -> None:
     st.subheader("Text check")
     render_text_check(detail.text_check, checking=studio.settings.text_check)
+    note = misread_note(detail.text_check)
+    if note:
+        st.caption(note)
     if detail.text_check and detail.text_check.get("history"):
         st.caption(f"Replaced {len(detail.text_check['history'])} earlier check(s).")
     if detail.text_check and detail.text_check.get("strings") and st.toggle("Show what the check read", key="tgl_text_overlay"):

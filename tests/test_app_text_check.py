@@ -13,6 +13,7 @@ from storage.models import Job, Poster
 from storage.textchecks import set_job_ids
 from tests.gallery_helpers import open_detail
 from tests.test_text_fidelity import wait_for_checks
+from pages.ui.text_badges import MISREAD_NOTE
 from tests.text_doubles import RenderedPosterStandIn
 
 HOME = str(Path(__file__).resolve().parents[1] / "Home.py")
@@ -121,6 +122,8 @@ def test_detail_toggle_shows_what_the_check_read(app_studio, monkeypatch):
     monkeypatch.setattr(textcheck_service, "check_overlay", check_overlay)
     at = new_app()
     open_detail(at, poster_id)
+    # A string is missing: the reviewer is told a ✗ can be the check's own misreading.
+    assert MISREAD_NOTE in [c.value for c in at.caption]
     captions_before = [img.caption for element in at.get("image") for img in element.proto.imgs]
     at.toggle(key="tgl_text_overlay").set_value(True).run()
     assert not at.exception, at.exception
@@ -138,3 +141,22 @@ def test_detail_toggle_shows_what_the_check_read(app_studio, monkeypatch):
     assert overlay.image.getpixel((10, 25)) == EXACT_COLOUR  # left edge of the word read
     assert overlay.image.getpixel((20, 80)) == LOOKED_COLOUR  # left edge of where "Shop now" was looked for
     assert overlay.image.getpixel((100, 80)) == (200, 40, 40)  # the poster inside it is left to see
+
+
+def test_a_poster_with_every_string_exact_has_no_misreading_note(app_studio):
+    from core.text.result import CheckStatus, StringCheck, TextCheckResult
+    from storage.textchecks import record_text_check
+    from tests.gallery_helpers import add_poster, new_app
+
+    poster_id, _ = add_poster(app_studio.db, app_studio.store, size=(200, 120))
+    box = [[10.0, 10.0], [120.0, 10.0], [120.0, 40.0], [10.0, 40.0]]
+    result = TextCheckResult(
+        strings=[StringCheck("offer", "SUMMER SALE", CheckStatus.EXACT, "SUMMER SALE", 100.0, [box])],
+        extra_text=[], score=1.0, seconds=0.1, engine="test",
+    )
+    record_text_check(app_studio.db, poster_id, result.to_json(), 1.0)
+    at = new_app()
+    open_detail(at, poster_id)
+    captions = [c.value for c in at.caption]
+    assert "text ✓ 1/1 exact" in captions
+    assert MISREAD_NOTE not in captions

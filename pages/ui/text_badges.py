@@ -24,6 +24,23 @@ def score_label(text_check: dict | None, checking: bool = False) -> str:
     return f"text {mark} {exact}/{total} exact"
 
 
+# Said where a reviewer decides (the gallery's detail view) whenever a string is not exact:
+# the check's misses are small lines under heavy blur or JPEG (BENCHMARKS.md, "OCR text check").
+MISREAD_NOTE = (
+    "✓ means the check read the string letter for letter. ✗ and ≈ can also be the check misreading a small, "
+    "blurred or heavily compressed line: look at the poster (Show what the check read) before you reject it."
+)
+
+
+def misread_note(text_check: dict | None) -> str | None:
+    """MISREAD_NOTE when a string of a check that ran is not exact, else None."""
+    if not text_check or text_check.get("error"):
+        return None
+    if any(s.get("status") != CheckStatus.EXACT for s in text_check.get("strings", [])):
+        return MISREAD_NOTE
+    return None
+
+
 def overlay_caption(legend: OverlayLegend) -> str:
     """The legend under the check's overlay: each colour with the strings it marks (user
     text escaped: image captions render Markdown)."""
