@@ -114,6 +114,15 @@ class TimedCheck:
         return result.strings, result.extra_text, result.lines
 
 
+def write_report(lines: list[str], output: Path) -> None:
+    """Write a report's Markdown lines to ``output`` and print them."""
+    text = "\n".join(lines)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"written to {output}")
+
+
 def recall(outcomes: list[CaseOutcome], kind: str | None = None) -> tuple[int, int]:
     picked = [s for o in outcomes if kind is None or o.case.kind == kind for s in o.strings if not s.is_typo]
     return sum(1 for s in picked if s.status == CheckStatus.EXACT), len(picked)
@@ -289,11 +298,7 @@ def main() -> int:
             "",
         ]
     lines += DECISIONS
-    text = "\n".join(lines)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"written to {args.output}")
+    write_report(lines, args.output)
     return 0
 
 

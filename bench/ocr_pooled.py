@@ -31,7 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.ocr_accuracy import TimedCheck, cpu_description, frac, recall, typo_counts, versions  # noqa: E402
+from bench.ocr_accuracy import (  # noqa: E402
+    TimedCheck,
+    cpu_description,
+    frac,
+    recall,
+    typo_counts,
+    versions,
+    write_report,
+)
 from core.text.ocr import engine_name  # noqa: E402
 from core.text.result import CheckStatus  # noqa: E402
 from tests.ocr_posters import CaseOutcome, evaluate, find_fonts, single_pass_check  # noqa: E402
@@ -168,11 +176,7 @@ def main() -> int:
         *[f"| {label} | {share([r for r in small if lo <= r['jpeg'] <= hi])} |" for label, lo, hi in jpeg_bins],
         "",
     ]
-    text = "\n".join(lines)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"written to {args.output}")
+    write_report(lines, args.output)
     return 0
 
 
