@@ -28,13 +28,14 @@ _ENGINE_NAME: str | None = None
 # 284 / 277; of 800 px 285 / 280 but 2 clean strings lost on 928x1664 posters
 # (0.48x); of 672 px 282 / 278, the same 2 clean strings lost.
 DETECT_PIXELS = 800 * 800
-# onnxruntime threads per run: half the cores. The check shares the machine
-# with the server, the worker's other work and, on the 2-core box, other
-# people's jobs; an idle core is rarely there, and a second thread that waits
-# for one stalls every operator. 1328x1328 posters on the 2 cores, interleaved:
-# 0.61 s with 1 thread against 0.99 / 1.07 s with 2 (load 2.5-4.4, seeds
-# 20261201 / 20261207); the same readings. Not measured on an idle machine.
-OCR_THREADS = max(1, (os.cpu_count() or 2) // 2)
+# onnxruntime threads per run: every core, at most 4 (the models are small;
+# more threads add little). On an idle 2-core box two threads halve the
+# detector's time (Intel Xeon, 2026-12-07: 0.27 s against 0.52 s at 800x800),
+# and with a busy Python process on each core two threads are no slower than
+# one (0.63 against 0.72 s). Two checks at once, each with two spinning
+# threads, cost 0.61 s against 0.53 s with one thread each
+# (BENCHMARKS.md, "OCR text check", threads).
+OCR_THREADS = max(1, min(4, os.cpu_count() or 1))
 # Lines the recognizer reads with a lower confidence are dropped (rapidocr's
 # default ``Global.text_score``).
 MIN_TEXT_SCORE = 0.5
