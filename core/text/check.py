@@ -3,7 +3,7 @@
 The flow: OCR the whole poster (core/text/ocr.py), match every expected
 string against what was read (core/text/match.py, on the keys of
 core/text/normalize.py). Strings that are not exact after that first pass get
-a closer look: lines that look like text but were not read (small, soft or
+a closer look (the places it reads: core/text/places.py): lines that look like text but were not read (small, soft or
 low-contrast lines the OCR detector skips) and the neighbourhood of every
 "near" reading are cut out level (de-tilted) and read again by the
 recognizer alone (a second, fainter search finds pale lines on pale
@@ -24,37 +24,16 @@ first use.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
-from rapidfuzz import fuzz
 
 from core.text.match import exact_fraction, match_strings
 from core.text.normalize import normalize
-from core.text.ocr import (
-    FAINT_THRESHOLD_FACTOR,
-    MAX_FAINT_REGIONS,
-    engine_name,
-    equalized_grey,
-    line_boxes,
-    local_contrast,
-    oriented_box,
-    read_text,
-    recognize,
-)
+from core.text.ocr import engine_name, read_text, recognize
+from core.text.places import LookPlaces, box_bounds, centre_inside, look_places, re_read_places, trimmed
 from core.text.result import CheckStatus, ExpectedString, OcrLine, StringCheck, TextCheckResult
 
-# A "near" reading is read again in a box around it, padded sideways by this
-# many text heights (lines found in pieces, "AUTUMN CL", lose their ends) and
-# up and down a little (the recognizer wants some background around glyphs).
-NEAR_PAD_X = 1.5
-NEAR_PAD_Y = 0.25
-# A text-like blob (core/text/ocr.py ``line_boxes``) is padded the same way:
-# it often covers only part of its line ("Water res"). Padding wider than a
-# character also keeps a crop from cutting a word short.
-REGION_PAD_X = 2.0
-REGION_PAD_Y = 0.25
 # Strings still not exact after the closer look have the same boxes read once
 # more from the poster shrunk to this scale: big soft letters and blurred
 # lines often read right smaller (the recognizer sees them at 48 px high
@@ -63,16 +42,6 @@ REGION_PAD_Y = 0.25
 # one more reading at each scale (seed 20261201 / 20261207, no typo exact):
 # 0.5x 5 / 1, 0.6x 6 / 4, 0.7x 4 / 5; 0.5x and 0.7x together 8 / 6 for twice the time.
 SMALLER_SCALE = 0.6
-# The smaller re-read reads only the boxes whose closer-look reading already
-# resembles a string still pending (rapidfuzz ``partial_ratio`` of the
-# normalized texts at least this much): it mends readings that were nearly
-# right (a letter lost to blur), and boxes read as nothing or as unrelated text
-# never gained a string there. tests/ocr_real_posters.py, seeds 20261201 and
-# 20261207: the 10 strings the re-read made exact had closer-look readings at
-# 57-96 ("买-送-" for 买一送一 is the lowest); 634 of the 829 boxes the re-read
-# took (96 posters) had read as nothing (476) or below 50. It only picks where
-# to look: exact still needs one reading equal to the string.
-RE_READ_MIN_SIMILARITY = 50.0
 # Strings still not exact after the smaller re-read have the same boxes read
 # twice more, trimmed and smaller: (scale, width kept, height kept), each box
 # shrunk about its centre. The misses left were almost all small blurred lines
@@ -88,19 +57,6 @@ RE_READ_MIN_SIMILARITY = 50.0
 TIGHTER_RE_READS = ((0.6, 1.0, 0.8), (0.45, 0.9, 1.0))
 
 
-def _bounds(box: list) -> tuple[float, float, float, float]:
-    xs = [p[0] for p in box]
-    ys = [p[1] for p in box]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def _centre_inside(box: list, other: list) -> bool:
-    x0, y0, x1, y1 = _bounds(other)
-    cx = sum(p[0] for p in box) / len(box)
-    cy = sum(p[1] for p in box) / len(box)
-    return x0 <= cx <= x1 and y0 <= cy <= y1
-
-
 def _dedupe(lines: list[OcrLine]) -> list[OcrLine]:
     """One reading per place and text (a line can be boxed twice)."""
     kept: list[OcrLine] = []
@@ -108,7 +64,7 @@ def _dedupe(lines: list[OcrLine]) -> list[OcrLine]:
         key = normalize(line.text)
         if not key:
             continue
-        if any(normalize(k.text) == key and _centre_inside(line.box, k.box) for k in kept):
+        if any(normalize(k.text) == key and centre_inside(line.box, k.box) for k in kept):
             continue
         kept.append(line)
     return kept
@@ -117,80 +73,6 @@ def _dedupe(lines: list[OcrLine]) -> list[OcrLine]:
 def _rank(check: StringCheck) -> tuple[int, float]:
     order = {CheckStatus.EXACT: 2, CheckStatus.NEAR: 1, CheckStatus.MISSING: 0}
     return order[check.status], check.similarity
-
-
-@dataclass
-class LookPlaces:
-    """Where the closer look reads: boxes in poster pixels (4 points each).
-
-    ``near`` holds the padded box around each pending string's near reading
-    (by string index), ``searched`` the text-like lines found without the
-    detector; ``boxes`` is both, in reading order for the recognizer.
-    """
-
-    boxes: list[list]
-    near: dict[int, list]
-    searched: list[list]
-
-
-def look_places(image: Image.Image, first: list[StringCheck]) -> LookPlaces:
-    """The boxes to read again for the strings of ``first`` that are not exact."""
-    exact_boxes = [b for c in first if c.status == CheckStatus.EXACT for b in c.boxes]
-    boxes: list[list] = []
-    near: dict[int, list] = {}
-    for i, check in enumerate(first):
-        if check.status == CheckStatus.NEAR and check.boxes:
-            points = [p for b in check.boxes for p in b]
-            near[i], _ = oriented_box(points, NEAR_PAD_X, NEAR_PAD_Y)
-            boxes.append(near[i])
-    searched = []
-    contrast = local_contrast(equalized_grey(image))
-    for box, _ in line_boxes(contrast, REGION_PAD_X, REGION_PAD_Y):
-        if any(_centre_inside(box, b) for b in exact_boxes + list(near.values())):
-            continue
-        boxes.append(box)
-        searched.append(box)
-    # Pale lines the search above misses (core/text/ocr.py FAINT_THRESHOLD_FACTOR):
-    # only blobs that neither sit in nor hold a box already read, so the lines
-    # found above are not read twice.
-    taken = exact_boxes + list(near.values()) + searched
-    faint = []
-    for box, _ in line_boxes(contrast, REGION_PAD_X, REGION_PAD_Y, FAINT_THRESHOLD_FACTOR, max_regions=None):
-        if len(faint) == MAX_FAINT_REGIONS:
-            break
-        if any(_centre_inside(box, b) or _centre_inside(b, box) for b in taken + faint):
-            continue
-        faint.append(box)
-    boxes += faint
-    searched += faint
-    return LookPlaces(boxes=boxes, near=near, searched=searched)
-
-
-def re_read_places(places: LookPlaces, strings: list[StringCheck], readings: list[OcrLine]) -> LookPlaces:
-    """The boxes of ``places`` worth reading again for the strings not exact yet:
-    those holding a closer-look reading (``readings``) similar to one of them
-    (RE_READ_MIN_SIMILARITY). ``near`` and ``searched`` stay as they were
-    (they say where the check looked)."""
-    pending = [normalize(s.expected) for s in strings if s.status != CheckStatus.EXACT]
-    similar = [
-        ln for ln in readings
-        if any(fuzz.partial_ratio(key, normalize(ln.text)) >= RE_READ_MIN_SIMILARITY for key in pending)
-    ]
-    boxes = [box for box in places.boxes if any(_centre_inside(ln.box, box) for ln in similar)]
-    return LookPlaces(boxes=boxes, near=places.near, searched=places.searched)
-
-
-def _trimmed(box: list, keep_width: float, keep_height: float) -> list:
-    """``box`` (4 points clockwise from top-left) shrunk about its centre to
-    ``keep_width`` of its length and ``keep_height`` of its height."""
-    cx = sum(p[0] for p in box) / 4
-    cy = sum(p[1] for p in box) / 4
-    ux, uy = (box[1][0] - box[0][0]) * keep_width / 2, (box[1][1] - box[0][1]) * keep_width / 2
-    vx, vy = (box[3][0] - box[0][0]) * keep_height / 2, (box[3][1] - box[0][1]) * keep_height / 2
-    return [
-        [cx - ux - vx, cy - uy - vy], [cx + ux - vx, cy + uy - vy],
-        [cx + ux + vx, cy + uy + vy], [cx - ux + vx, cy - uy + vy],
-    ]
 
 
 def _recognize_scaled(image: Image.Image, boxes: list[list], scale: float, engine: Any) -> list[OcrLine]:
@@ -223,7 +105,7 @@ def _shrunk_around(image: Image.Image, size: tuple[int, int], boxes: list[list])
     # A margin of a few pixels covers the cubic warp's reach beyond each box.
     margin = 4
     for box in boxes:
-        x0, y0, x1, y1 = _bounds(box)
+        x0, y0, x1, y1 = box_bounds(box)
         left, top = max(0, int(x0) - margin), max(0, int(y0) - margin)
         right, bottom = min(width, int(x1) + 1 + margin), min(height, int(y1) + 1 + margin)
         if right <= left or bottom <= top:
@@ -254,13 +136,13 @@ def closer_look(
     pending = [i for i, c in enumerate(first) if c.status != CheckStatus.EXACT]
     if places is None:
         places = look_places(image, first)
-    boxes = [box for box in places.boxes if not any(_centre_inside(box, b) for b in exact_boxes)]
+    boxes = [box for box in places.boxes if not any(centre_inside(box, b) for b in exact_boxes)]
     # Boxes are read in colour: a second reading of the contrast-equalized grey
     # crops doubled the time and made no string exact on tests/ocr_real_posters.py
     # (it lifts faint lines for finding them, but smears glyphs for reading).
     new_lines = [
         ln for ln in _recognize_scaled(image, boxes, scale, engine)
-        if not any(_centre_inside(ln.box, b) for b in exact_boxes)
+        if not any(centre_inside(ln.box, b) for b in exact_boxes)
     ]
     new_lines = _dedupe(new_lines)
 
@@ -284,7 +166,7 @@ def closer_look(
 def _extra_text(expected: list[ExpectedString], strings: list[StringCheck], lines: list[OcrLine]) -> list[str]:
     """First-pass text that no string used; lines the closer look explained are left out."""
     used = [b for s in strings if s.status != CheckStatus.MISSING for b in s.boxes]
-    left = [ln for ln in lines if not any(_centre_inside(ln.box, b) for b in used if ln.box != b)]
+    left = [ln for ln in lines if not any(centre_inside(ln.box, b) for b in used if ln.box != b)]
     _, extra = match_strings(expected, left)
     return extra
 
@@ -333,12 +215,12 @@ def check_text(
                     again = re_read_places(places, strings, new_lines)
                     if not again.boxes:
                         break
-                    trimmed = LookPlaces(
-                        boxes=[_trimmed(box, keep_width, keep_height) for box in again.boxes],
+                    trimmed_places = LookPlaces(
+                        boxes=[trimmed(box, keep_width, keep_height) for box in again.boxes],
                         near=again.near, searched=again.searched,
                     )
                     strings, tighter_lines = closer_look(
-                        image, expected, strings, lines + new_lines, engine, trimmed, scale=scale,
+                        image, expected, strings, lines + new_lines, engine, trimmed_places, scale=scale,
                     )
                     new_lines += tighter_lines
                     pass_seconds["tighter"] = round(time.perf_counter() - tighter_started, 3)
