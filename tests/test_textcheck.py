@@ -22,7 +22,7 @@ from core.text import ocr
 from core.text.check import TIGHTER_RE_READS, check_text
 from core.text.match import NEAR_THRESHOLD, match_strings
 from core.text.normalize import normalize
-from core.text.result import CheckStatus, ExpectedString, OcrLine, TextCheckResult
+from core.text.result import CheckStatus, ExpectedString, OcrLine, StringCheck, TextCheckResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -362,10 +362,34 @@ def test_smaller_re_read_reads_again_only_where_something_like_the_string_was_re
     like = RereadingEngine([line("SUMMER SALE", 0, 0)], reread="Order tday")
     result = check_text(lined_poster(), expected, engine=like)
     # Still not exact after the closer look: the boxes read as "Order tday" are read again, smaller,
-    # then twice more trimmed (TIGHTER_RE_READS).
-    assert set(result.pass_seconds) == {"full", "closer", "smaller", "tighter"}
-    assert like.recognized == (2 + len(TIGHTER_RE_READS)) * unlike.recognized > 0
+    # then twice more trimmed (TIGHTER_RE_READS); "zzz" is read once. "Order tday" lines up with
+    # all but one letter of the string, so its boxes are also read stretched (EXTENDED_SCALES).
+    assert set(result.pass_seconds) == {"full", "closer", "smaller", "tighter", "extended"}
+    assert "extended" not in check_text(lined_poster(), expected, engine=unlike).pass_seconds
+    assert like.recognized > (2 + len(TIGHTER_RE_READS)) * unlike.recognized > 0
     assert result.strings[0].status == CheckStatus.NEAR
+
+
+def test_a_reading_holding_part_of_a_string_is_read_again_stretched_toward_the_rest() -> None:
+    from core.text.places import LookPlaces, extended_places
+
+    places = LookPlaces(boxes=[], near={}, searched=[])
+    pending = [StringCheck(role="benefit", expected="While stocks last", status=CheckStatus.NEAR,
+                           read="While stocks l", similarity=90.0, boxes=[])]
+    # 14 characters in 140 px (10 px each after normalization drops the spaces: 12 characters).
+    part = OcrLine(text="While stocks l", box=[[100, 50], [220, 50], [220, 70], [100, 70]], confidence=0.9)
+    (box,) = extended_places(places, pending, [part]).boxes
+    step = 120 / 12
+    # One character more than it lacks on each side: none before (+1), "ast" after (+4).
+    assert box[0] == pytest.approx([100 - step, 50]) and box[1] == pytest.approx([220 + 4 * step, 50])
+    assert box[3] == pytest.approx([100 - step, 70])
+    # A reading of the whole string, an unrelated one, or a string already exact: nothing to stretch.
+    whole = OcrLine(text="While stocks last", box=part.box, confidence=0.9)
+    other = OcrLine(text="Free returns", box=part.box, confidence=0.9)
+    assert extended_places(places, pending, [whole, other]).boxes == []
+    done = [StringCheck(role="benefit", expected="While stocks last", status=CheckStatus.EXACT,
+                        read="While stocks last", similarity=100.0, boxes=[part.box])]
+    assert extended_places(places, done, [part]).boxes == []
 
 
 def test_overlay_draws_exact_green_and_near_orange() -> None:

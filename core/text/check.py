@@ -3,15 +3,18 @@
 The flow: OCR the whole poster (core/text/ocr.py), match every expected
 string against what was read (core/text/match.py, on the keys of
 core/text/normalize.py). Strings that are not exact after that first pass get
-a closer look (the places it reads: core/text/places.py): lines that look like text but were not read (small, soft or
-low-contrast lines the OCR detector skips) and the neighbourhood of every
+a closer look (the places it reads: core/text/places.py): lines that look
+like text but were not read (small, soft or low-contrast lines the OCR
+detector skips) and the neighbourhood of every
 "near" reading are cut out level (de-tilted) and read again by the
 recognizer alone (a second, fainter search finds pale lines on pale
 grounds); only those strings are matched against the new readings.
 Strings still not exact after that have the boxes where something like them
 was read (RE_READ_MIN_SIMILARITY) read once more from the poster shrunk to
-SMALLER_SCALE (big soft letters read better smaller), and then twice more
-with the boxes trimmed, smaller still (TIGHTER_RE_READS).
+SMALLER_SCALE (big soft letters read better smaller), then twice more with
+the boxes trimmed, smaller still (TIGHTER_RE_READS). Readings that hold only
+part of a pending string have their box stretched toward the rest and read
+again (EXTENDED_SCALES, core/text/places.py ``extended_places``).
 
 Exactness never becomes fuzzy: a string turns exact in the closer look only
 when one reading holds its normalized text character for character, exactly
@@ -31,7 +34,15 @@ from PIL import Image
 from core.text.match import exact_fraction, match_strings
 from core.text.normalize import normalize
 from core.text.ocr import engine_name, read_text, recognize
-from core.text.places import LookPlaces, box_bounds, centre_inside, look_places, re_read_places, trimmed
+from core.text.places import (
+    LookPlaces,
+    box_bounds,
+    centre_inside,
+    extended_places,
+    look_places,
+    re_read_places,
+    trimmed,
+)
 from core.text.result import CheckStatus, ExpectedString, OcrLine, StringCheck, TextCheckResult
 
 # Strings still not exact after the closer look have the same boxes read once
@@ -55,6 +66,15 @@ SMALLER_SCALE = 0.6
 # inverted crops 0-2 / 0-3 at 1x-0.45x. Like the smaller re-read, they only add
 # readings: exact still needs one reading equal to the string.
 TIGHTER_RE_READS = ((0.6, 1.0, 0.8), (0.45, 0.9, 1.0))
+# Boxes stretched toward the part of a string their reading lacks
+# (core/text/places.py ``extended_places``) are read at these scales: as they
+# are, and smaller like the re-reads above. tests/ocr_real_posters.py, the four
+# draws of bench/ocr_pooled.py: +5 strings exact after the tighter re-reads
+# ("While stocks l" became "While stocks last"; "Fre shippig" read in a box
+# one letter longer at each end became "Free shipping"), no planted typo exact.
+# A last reading of the pending boxes each in a recognizer batch of its own,
+# or averaged over six half-pixel shifts of each crop, added nothing on top.
+EXTENDED_SCALES = (1.0, 0.6)
 
 
 def _dedupe(lines: list[OcrLine]) -> list[OcrLine]:
@@ -163,6 +183,41 @@ def closer_look(
     return merged, new_lines
 
 
+def _re_read(
+    image: Image.Image, expected: list[ExpectedString], strings: list[StringCheck], lines: list[OcrLine],
+    closer_lines: list[OcrLine], places: LookPlaces, engine: Any, pass_seconds: dict[str, float],
+) -> tuple[list[StringCheck], list[OcrLine]]:
+    """The re-reads after the closer look, each only for strings still not
+    exact (module docstring). ``lines`` are the first pass's readings,
+    ``closer_lines`` the closer look's. Returns the merged checks and the new
+    readings, and adds each re-read's seconds to ``pass_seconds``."""
+    new_lines: list[OcrLine] = list(closer_lines)
+
+    def read_again(label: str, again: LookPlaces, scale: float) -> None:
+        nonlocal strings
+        started = time.perf_counter()
+        strings, read_lines = closer_look(image, expected, strings, lines + new_lines, engine, again, scale)
+        new_lines.extend(read_lines)
+        pass_seconds[label] = round(pass_seconds.get(label, 0.0) + time.perf_counter() - started, 3)
+
+    # Where something like a pending string was read: smaller, then trimmed.
+    again = re_read_places(places, strings, new_lines)
+    if again.boxes:
+        read_again("smaller", again, SMALLER_SCALE)
+        for scale, keep_width, keep_height in TIGHTER_RE_READS:
+            again = re_read_places(places, strings, new_lines)
+            if not again.boxes:
+                break
+            boxes = [trimmed(box, keep_width, keep_height) for box in again.boxes]
+            read_again("tighter", LookPlaces(boxes=boxes, near=again.near, searched=again.searched), scale)
+    # Readings that hold part of a pending string: their boxes stretched toward the rest.
+    stretched = extended_places(places, strings, lines + new_lines)
+    if stretched.boxes:
+        for scale in EXTENDED_SCALES:
+            read_again("extended", stretched, scale)
+    return strings, new_lines[len(closer_lines):]
+
+
 def _extra_text(expected: list[ExpectedString], strings: list[StringCheck], lines: list[OcrLine]) -> list[str]:
     """First-pass text that no string used; lines the closer look explained are left out."""
     used = [b for s in strings if s.status != CheckStatus.MISSING for b in s.boxes]
@@ -202,28 +257,8 @@ def check_text(
             places = look_places(image, strings)
             strings, new_lines = closer_look(image, expected, strings, lines, engine, places)
             pass_seconds["closer"] = round(time.perf_counter() - closer_started, 3)
-            smaller_started = time.perf_counter()
-            again = re_read_places(places, strings, new_lines)
-            if again.boxes:  # a string is still not exact and something like it was read
-                strings, smaller_lines = closer_look(
-                    image, expected, strings, lines + new_lines, engine, again, scale=SMALLER_SCALE,
-                )
-                new_lines += smaller_lines
-                pass_seconds["smaller"] = round(time.perf_counter() - smaller_started, 3)
-                tighter_started = time.perf_counter()
-                for scale, keep_width, keep_height in TIGHTER_RE_READS:
-                    again = re_read_places(places, strings, new_lines)
-                    if not again.boxes:
-                        break
-                    trimmed_places = LookPlaces(
-                        boxes=[trimmed(box, keep_width, keep_height) for box in again.boxes],
-                        near=again.near, searched=again.searched,
-                    )
-                    strings, tighter_lines = closer_look(
-                        image, expected, strings, lines + new_lines, engine, trimmed_places, scale=scale,
-                    )
-                    new_lines += tighter_lines
-                    pass_seconds["tighter"] = round(time.perf_counter() - tighter_started, 3)
+            strings, more_lines = _re_read(image, expected, strings, lines, new_lines, places, engine, pass_seconds)
+            new_lines += more_lines
             if [s.status for s in strings] != before:
                 extra = _extra_text(expected, strings, lines)
             lines = lines + new_lines

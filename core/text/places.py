@@ -133,3 +133,54 @@ def trimmed(box: list, keep_width: float, keep_height: float) -> list:
         [cx - ux - vx, cy - uy - vy], [cx + ux - vx, cy + uy - vy],
         [cx + ux + vx, cy + uy + vy], [cx - ux + vx, cy - uy + vy],
     ]
+
+
+# A reading that holds only part of a pending string ("While stocks l",
+# "dmade in Portugal": the box ended inside the line) is read again in its box
+# stretched toward the part it lacks. It counts as a part when it lines up
+# with a stretch of the string at least this well (rapidfuzz
+# ``partial_ratio_alignment`` of the normalized texts) and the string runs on
+# beyond that stretch; the box grows by one character more than the part
+# lacks on that side, a character being the box's length over the reading's
+# length.
+EXTEND_MIN_SIMILARITY = 75.0
+
+
+def extended_places(places: LookPlaces, strings: list[StringCheck], readings: list[OcrLine]) -> LookPlaces:
+    """Boxes of ``readings`` that hold part of a string of ``strings`` not exact
+    yet, stretched toward the rest of it (EXTEND_MIN_SIMILARITY). ``near`` and
+    ``searched`` stay as in ``places``."""
+    pending = [normalize(s.expected) for s in strings if s.status != CheckStatus.EXACT]
+    boxes = []
+    for line in readings:
+        read = normalize(line.text)
+        if len(read) < 2:
+            continue
+        for key in pending:
+            part = fuzz.partial_ratio_alignment(read, key)
+            if part is None or part.score < EXTEND_MIN_SIMILARITY:
+                continue
+            lacks_before, lacks_after = part.dest_start, len(key) - part.dest_end
+            # The whole reading (give or take a character at either end) must
+            # line up inside the string, and the string must run on beyond it.
+            if lacks_before + lacks_after == 0 or part.src_start > 1 or part.src_end < len(read) - 1:
+                continue
+            # Every such reading is stretched, also where the same line was read at
+            # several scales and trims: keeping one box per place made 2 of the
+            # 5 strings exact, not 5 (same draws).
+            boxes.append(_stretched(line.box, len(read), lacks_before + 1, lacks_after + 1))
+    return LookPlaces(boxes=boxes, near=places.near, searched=places.searched)
+
+
+def _stretched(box: list, characters: int, before: int, after: int) -> list:
+    """``box`` (4 points clockwise from top-left) lengthened by ``before``
+    characters at its start and ``after`` at its end, a character being its
+    length over ``characters``."""
+    (x0, y0), (x1, y1), _, (x3, y3) = box
+    length = max(1e-6, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    step = length / max(1, characters)
+    vx, vy = x3 - x0, y3 - y0
+    sx, sy = x0 - ux * step * before, y0 - uy * step * before
+    ex, ey = x1 + ux * step * after, y1 + uy * step * after
+    return [[sx, sy], [ex, ey], [ex + vx, ey + vy], [sx + vx, sy + vy]]
