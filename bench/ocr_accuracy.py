@@ -227,7 +227,8 @@ def main() -> int:
         "Before = one OCR pass over the whole poster, the detector at full resolution (the check until issue 14); "
         "after = the check as the app runs it (first pass with the detector on the poster shrunk to 0.64 MP, then the "
         "closer look for strings not exact yet, then the smaller re-read and the two tighter re-reads for strings still "
-        "not exact, where something like them was read).",
+        "not exact, where something like them was read, then the stretched re-read of readings that hold part of a "
+        "string).",
         "",
         "| Kind | Exact recall before | Exact recall after |",
         "|---|---|---|",
