@@ -36,7 +36,7 @@ from PIL import Image  # noqa: E402
 
 from core.text import match as textmatch  # noqa: E402
 from core.text.check import check_text  # noqa: E402
-from core.text.ocr import engine_name, read_text, recognize  # noqa: E402
+from core.text.ocr import OCR_THREADS, engine_name, read_text, recognize  # noqa: E402
 from core.text.result import CheckStatus  # noqa: E402
 from tests.ocr_posters import (  # noqa: E402
     DEFAULT_SEED,
@@ -189,12 +189,14 @@ def main() -> int:
         closer = [timed.passes[i]["closer"] for i in picked if "closer" in timed.passes[i]]
         smaller = [timed.passes[i]["smaller"] for i in picked if "smaller" in timed.passes[i]]
         tighter = [timed.passes[i]["tighter"] for i in picked if "tighter" in timed.passes[i]]
+        extended = [timed.passes[i]["extended"] for i in picked if "extended" in timed.passes[i]]
         return [
             f"| {label} ({len(picked)} posters) | {statistics.median(totals_b):.2f} | "
             f"**{statistics.median(totals_a):.2f}** (max {max(totals_a):.2f}) | {statistics.median(full):.2f} | "
             f"{(f'{statistics.median(closer):.2f}' if closer else '–')} ({len(closer)}/{len(picked)} posters) | "
             f"{(f'{statistics.median(smaller):.2f}' if smaller else '–')} ({len(smaller)}/{len(picked)} posters) | "
-            f"{(f'{statistics.median(tighter):.2f}' if tighter else '–')} ({len(tighter)}/{len(picked)} posters) |"
+            f"{(f'{statistics.median(tighter):.2f}' if tighter else '–')} ({len(tighter)}/{len(picked)} posters) | "
+            f"{(f'{statistics.median(extended):.2f}' if extended else '–')} ({len(extended)}/{len(picked)} posters) |"
         ]
 
     square = [i for i, o in enumerate(after) if (o.case.width, o.case.height) == (1328, 1328)]
@@ -214,7 +216,8 @@ def main() -> int:
         f"- Load average (1 min) before / between the sets / after: {load_before[0]:.2f} / {load_mid[0]:.2f} / "
         f"{load_after[0]:.2f}"
         + (". Other jobs shared the cores: timings are slower than on an idle machine."
-           if max(load_before[0], load_mid[0], load_after[0]) > 1.5 else " (about this run alone: the OCR uses one thread)."),
+           if max(load_before[0], load_mid[0], load_after[0]) > OCR_THREADS + 0.5
+           else f" (about this run alone: the OCR uses {OCR_THREADS} thread{'s' if OCR_THREADS > 1 else ''})."),
         f"- Versions: {versions()}",
         f"- Engine: {engine_name()}; 0/180° classifier off",
         f"- Command: `.venv/bin/python bench/ocr_accuracy.py{'' if args.seed == REAL_SEED else f' --seed {args.seed}'}"
@@ -246,10 +249,11 @@ def main() -> int:
         "### Seconds per poster (OCR + matching)",
         "",
         "| Posters | Median before | Median after | Median full pass | Median closer look (posters that needed it) "
-        "| Median smaller re-read (posters that needed it) | Median tighter re-reads (posters that needed them) |",
-        "|---|---|---|---|---|---|---|",
+        "| Median smaller re-read (posters that needed it) | Median tighter re-reads (posters that needed them) "
+        "| Median stretched re-read (posters that needed it) |",
+        "|---|---|---|---|---|---|---|---|",
         *timing,
-        f"| One-off model load | {load_seconds:.2f} | | | | | |",
+        f"| One-off model load | {load_seconds:.2f} | | | | | | |",
         "",
         f"Whole real-size run (render + both checks): {real_wall:.0f} s. Before is timed on today's engine set-up "
         "(onnxruntime's arena on, one thread on two cores) with the detector at full resolution; "
@@ -315,6 +319,10 @@ PREVIOUS_RUNS = [
     "| 2.34 (full 1.76, closer 0.53 on 19/24, smaller 0.70 on 18/24) |",
     "| 2026-12-06 22:37, load 1.0-1.3 | + speed work | 81/81 | 53/60, 63/65, 63/65, 55/59, 51/62 | 285/311 = 91.6% | 0/43 "
     "| 0.58 (full 0.41, closer 0.17 on 19/24, smaller 0.05 on 17/24) |",
+    "| 2026-12-07 01:28 (AMD EPYC), load ~1 | + tighter re-reads, fainter search | 81/81 | 91.7 / 96.9 / 98.5 / 93.2 / 82.3% "
+    "| 288/311 = 92.6% | 0/43 | 0.49 (bench/ocr_pooled.py) |",
+    "| 2026-12-07 04:10 (Intel Xeon), load ~2 | + stretched re-read, onnxruntime on both cores | 81/81 "
+    "| 93.3 / 96.9 / 98.5 / 93.2 / 83.9% | 290/311 = 93.2% | 0/43 | 0.80 (bench/ocr_pooled.py) |",
     "",
     "A second draw of the set, to check the check is not fitted to seed 20261201: "
     "`bench/ocr_accuracy.py --seed 20261207 --per-tag 0`, written to bench/results/ocr_accuracy_seed20261207.md.",
