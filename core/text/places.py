@@ -135,9 +135,10 @@ def trimmed(box: list, keep_width: float, keep_height: float) -> list:
     ]
 
 
-# A reading that holds only part of a pending string ("While stocks l",
-# "dmade in Portugal": the box ended inside the line) is read again in its box
-# stretched toward the part it lacks. It counts as a part when it lines up
+# A reading that holds only part of a pending string ("While stocks l": the
+# box ended inside the line) is read again in its box stretched toward the
+# part it lacks. (Not every such line comes out whole: seed 20261219's
+# "dmade in Portugal" reads the same stretched.) It counts as a part when it lines up
 # with a stretch of the string at least this well (rapidfuzz
 # ``partial_ratio_alignment`` of the normalized texts) and the string runs on
 # beyond that stretch; the box grows by one character more than the part
