@@ -210,7 +210,7 @@ MAX_REGIONS = 24
 # gradient, 10-20 levels of luminance apart) has a gradient well under the
 # poster's Otsu threshold, set by its strong lines, and is skipped at
 # REGION_THRESHOLD_FACTOR. At this factor it is found; the check reads only the
-# blobs outside every box it already reads (core/text/check.py ``look_places``),
+# blobs outside every box it already reads (core/text/places.py ``look_places``),
 # at most MAX_FAINT_REGIONS of them, the largest first. tests/ocr_real_posters.py
 # seed 20261213, the 4 clean strings missed at 0.5 (10-19 levels of contrast):
 # found and read exact at 0.2 and 0.1, 1 of them at 0.3.
