@@ -376,7 +376,7 @@ def test_a_reading_holding_part_of_a_string_is_read_again_stretched_toward_the_r
     places = LookPlaces(boxes=[], near={}, searched=[])
     pending = [StringCheck(role="benefit", expected="While stocks last", status=CheckStatus.NEAR,
                            read="While stocks l", similarity=90.0, boxes=[])]
-    # 14 characters in 140 px (10 px each after normalization drops the spaces: 12 characters).
+    # A 120 px box read as "While stocks l": 12 characters once normalization drops the spaces, 10 px each.
     part = OcrLine(text="While stocks l", box=[[100, 50], [220, 50], [220, 70], [100, 70]], confidence=0.9)
     (box,) = extended_places(places, pending, [part]).boxes
     step = 120 / 12
