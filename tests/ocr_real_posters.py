@@ -246,7 +246,14 @@ def _plain(case: PosterCase, rng: np.random.Generator) -> Image.Image:
 
 
 def render_real_poster(case: PosterCase) -> Image.Image:
-    """Paint a case of ``build_real_cases``; the same case gives the same pixels.
+    """Paint a case of ``build_real_cases``; the same case gives the same pixels."""
+    return paint_real_poster(case)[0]
+
+
+def paint_real_poster(case: PosterCase) -> tuple[Image.Image, list[tuple[int, int, int, int] | None]]:
+    """The poster of ``render_real_poster`` and where each of ``case.texts`` was
+    painted: (left, top, width, height) of its layer (its tilted bounding box
+    for a tilted line), None for a string left out.
 
     Headline, name and price stack from the top, the benefit lines sit
     together in the lower part (as a list), the CTA at the bottom.
@@ -272,14 +279,18 @@ def render_real_poster(case: PosterCase) -> Image.Image:
     if total + gap * (len(painted) - 1) > case.height - 2 * margin:
         gap = 6.0
     y = float(margin)
+    places: list[tuple[int, int, int, int] | None] = []
     for item, block in zip(case.texts, blocks):
         if block is None:
+            places.append(None)
             continue
         if case.align == "center":
             x = (case.width - block.width) // 2
         else:
             x = margin + int(rng.integers(0, max(1, (case.width - 2 * margin - block.width) // 3)))
-        poster.alpha_composite(block, (int(x), int(min(y, case.height - block.height - 2))))
+        top = int(min(y, case.height - block.height - 2))
+        poster.alpha_composite(block, (int(x), top))
+        places.append((int(x), top, block.width, block.height))
         y += block.height + gap
 
-    return degrade(poster.convert("RGB"), case)
+    return degrade(poster.convert("RGB"), case), places
