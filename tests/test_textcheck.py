@@ -363,8 +363,9 @@ def test_smaller_re_read_reads_again_only_where_something_like_the_string_was_re
     result = check_text(lined_poster(), expected, engine=like)
     # Still not exact after the closer look: the boxes read as "Order tday" are read again, smaller,
     # then twice more trimmed (TIGHTER_RE_READS); "zzz" is read once. "Order tday" lines up with
-    # all but one letter of the string, so its boxes are also read stretched (EXTENDED_SCALES).
-    assert set(result.pass_seconds) == {"full", "closer", "smaller", "tighter", "extended"}
+    # all but one letter of the string, so its boxes are also read stretched (EXTENDED_SCALES), and
+    # fitted to the line's ink (FITTED_SCALES).
+    assert set(result.pass_seconds) == {"full", "closer", "smaller", "tighter", "extended", "fitted"}
     assert "extended" not in check_text(lined_poster(), expected, engine=unlike).pass_seconds
     assert like.recognized > (2 + len(TIGHTER_RE_READS)) * unlike.recognized > 0
     assert result.strings[0].status == CheckStatus.NEAR
@@ -390,6 +391,44 @@ def test_a_reading_holding_part_of_a_string_is_read_again_stretched_toward_the_r
     done = [StringCheck(role="benefit", expected="While stocks last", status=CheckStatus.EXACT,
                         read="While stocks last", similarity=100.0, boxes=[part.box])]
     assert extended_places(places, done, [part]).boxes == []
+
+
+def test_a_tilted_line_in_a_loose_box_is_fitted_level_and_tight() -> None:
+    import math
+
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from core.text.fitting import ink_fitted_box
+    from core.text.places import centre_inside
+
+    # "Gift wrap included" at 18 px, turned 6 degrees counterclockwise (rising to the right).
+    font = ImageFont.load_default(size=18)
+    length = font.getlength("Gift wrap included")
+    layer = Image.new("RGBA", (200, 30), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).text((4, 4), "Gift wrap included", font=font, fill=(40, 40, 40, 255))
+    layer = layer.rotate(6, resample=Image.BICUBIC, expand=True)
+    poster = Image.new("RGBA", (600, 400), (200, 200, 200, 255))
+    poster.alpha_composite(layer, (200, 150))
+    ink = np.nonzero(np.asarray(layer)[:, :, 3] > 128)
+    centre = [200 + ink[1].mean(), 150 + ink[0].mean()]
+    # A level box twice as tall as the tilted line and 40 px longer at each end.
+    loose = [[160, 130], [200 + layer.width + 40, 130], [200 + layer.width + 40, 170 + layer.height],
+             [160, 170 + layer.height]]
+
+    box = ink_fitted_box(np.asarray(poster.convert("RGB")), loose)
+
+    (x0, y0), (x1, y1), _, (x3, y3) = box
+    assert math.degrees(math.atan2(y1 - y0, x1 - x0)) == pytest.approx(-6, abs=1)
+    assert 12 <= math.hypot(x3 - x0, y3 - y0) <= 30  # the line's height and a little, not the loose box's 90 px
+    assert length - 4 <= math.hypot(x1 - x0, y1 - y0) <= length + 24  # the line's length and a little
+    assert centre_inside([centre] * 4, box)
+    # Nothing line-like inside: no box. Nor for a striped band 8 px high and 540 px long, over
+    # MAX_ASPECT times its height (the stripe along a headline's letter tops looks like that).
+    assert ink_fitted_box(np.full((400, 600, 3), 200, np.uint8), loose) is None
+    striped = np.full((400, 600, 3), 200, np.uint8)
+    striped[160:168, 40:580:4] = striped[160:168, 41:580:4] = 40
+    assert ink_fitted_box(striped, [[20, 130], [590, 130], [590, 200], [20, 200]]) is None
 
 
 def test_overlay_draws_exact_green_and_near_orange() -> None:

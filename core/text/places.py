@@ -4,7 +4,8 @@ core/text/check.py runs the passes; this module only picks places, in poster
 pixels (4 points clockwise from top-left, reading direction left to right):
 the neighbourhood of every "near" reading, text-like lines the OCR detector
 skipped (core/text/ocr.py ``line_boxes``), the boxes where something like a
-pending string was read, and those boxes trimmed. Picking a place never
+pending string was read, those boxes trimmed, stretched toward a string's
+missing part, or fitted to the line's ink (core/text/fitting.py). Picking a place never
 decides a result: a string is exact only when a reading there equals it.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image
 from rapidfuzz import fuzz
 
+from core.text.fitting import ink_fitted_box
 from core.text.normalize import normalize
 from core.text.ocr import (
     FAINT_THRESHOLD_FACTOR,
@@ -185,3 +187,14 @@ def _stretched(box: list, characters: int, before: int, after: int) -> list:
     sx, sy = x0 - ux * step * before, y0 - uy * step * before
     ex, ey = x1 + ux * step * after, y1 + uy * step * after
     return [[sx, sy], [ex, ey], [ex + vx, ey + vy], [sx + vx, sy + vy]]
+
+
+def fitted_places(image: Image.Image, places: LookPlaces) -> LookPlaces:
+    """The boxes of ``places`` fitted to the ink of the line inside each
+    (core/text/fitting.py ``ink_fitted_box``); boxes with no line-like ink are
+    left out. ``near`` and ``searched`` stay as in ``places``."""
+    import numpy as np
+
+    rgb = np.asarray(image.convert("RGB"))
+    fitted = [ink_fitted_box(rgb, box) for box in places.boxes]
+    return LookPlaces(boxes=[b for b in fitted if b is not None], near=places.near, searched=places.searched)
