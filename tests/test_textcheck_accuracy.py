@@ -235,21 +235,30 @@ def test_without_the_faint_search_the_pale_text_is_missed(
 # "While stocks last" (17 px, 2 px blur) reads "While stocks l" in every box
 # of the closer look and the re-reads; only the box stretched toward the
 # missing letters (core/text/places.py ``extended_places``) reads it whole.
-@pytest.fixture(scope="module")
-def cut_line_poster() -> tuple[PosterCase, Any]:
+def _benchmark_poster(name: str) -> tuple[PosterCase, Any]:
+    """A poster of the benchmark's draw (seed 20261201, as bench/ocr_accuracy.py draws it), painted."""
     try:
         find_fonts()
     except FontsMissingError as exc:
         pytest.fail(str(exc))
-    (case,) = [c for c in build_real_cases(clean=12, hard_per_kind=10, seed=20261201) if c.name == "real-hard-small-04"]
+    (case,) = [c for c in build_real_cases(clean=12, hard_per_kind=10, seed=20261201) if c.name == name]
     return case, render_real_poster(case)
 
 
-def _check_of(case: PosterCase, image: Any, text: str):
+@pytest.fixture(scope="module")
+def cut_line_poster() -> tuple[PosterCase, Any]:
+    return _benchmark_poster("real-hard-small-04")
+
+
+def _checks_of(case: PosterCase, image: Any) -> dict[str, Any]:
+    """The check of every expected string of ``case``, by its text (one check of the poster)."""
     from core.text.check import check_text
 
-    (check,) = [s for s in check_text(image, case.expected).strings if s.expected == text]
-    return check
+    return {s.expected: s for s in check_text(image, case.expected).strings}
+
+
+def _check_of(case: PosterCase, image: Any, text: str):
+    return _checks_of(case, image)[text]
 
 
 def test_a_line_read_with_its_end_cut_off_is_read_whole_in_a_stretched_box(
@@ -279,12 +288,7 @@ def test_without_the_stretched_re_read_the_cut_line_stays_near(
 # (core/text/fitting.py, FITTED_SCALES in core/text/check.py) both read right.
 @pytest.fixture(scope="module")
 def loose_box_poster() -> tuple[PosterCase, Any]:
-    try:
-        find_fonts()
-    except FontsMissingError as exc:
-        pytest.fail(str(exc))
-    (case,) = [c for c in build_real_cases(clean=12, hard_per_kind=10, seed=20261201) if c.name == "real-hard-large-02"]
-    return case, render_real_poster(case)
+    return _benchmark_poster("real-hard-large-02")
 
 
 def test_lines_read_a_letter_off_in_padded_boxes_read_right_fitted_to_their_ink(
@@ -293,8 +297,8 @@ def test_lines_read_a_letter_off_in_padded_boxes_read_right_fitted_to_their_ink(
     case, image = loose_box_poster
     painted = {t.expected: t.rendered for t in case.texts}
     assert painted["2-year warranty"] == "2-year warranty" and painted["While stocks last"] == "While stocks last"
-    assert _check_of(case, image, "2-year warranty").status == CheckStatus.EXACT
-    assert _check_of(case, image, "While stocks last").status == CheckStatus.EXACT
+    checks = _checks_of(case, image)
+    assert checks["2-year warranty"].status == checks["While stocks last"].status == CheckStatus.EXACT
 
 
 def test_without_the_fitted_boxes_those_lines_stay_a_letter_off(
@@ -303,7 +307,6 @@ def test_without_the_fitted_boxes_those_lines_stay_a_letter_off(
     import core.text.check as check
 
     monkeypatch.setattr(check, "FITTED_SCALES", ())
-    warranty = _check_of(*loose_box_poster, "2-year warranty")
-    stocks = _check_of(*loose_box_poster, "While stocks last")
-    assert (warranty.status, warranty.read) == (CheckStatus.NEAR, "2-year warrsaty")
-    assert (stocks.status, stocks.read) == (CheckStatus.NEAR, "Whille stocks last")
+    read = {text: (check.status, check.read) for text, check in _checks_of(*loose_box_poster).items()}
+    assert read["2-year warranty"] == (CheckStatus.NEAR, "2-year warrsaty")
+    assert read["While stocks last"] == (CheckStatus.NEAR, "Whille stocks last")

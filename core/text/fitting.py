@@ -38,16 +38,15 @@ MAX_ASPECT = 25
 
 
 def _ink(crop: Any) -> Any:
-    """Stroke edges of ``crop`` (RGB array) as a 0/1 float mask: the local
-    contrast of core/text/ocr.py ``local_contrast``, thresholded by Otsu."""
+    """Stroke edges of ``crop`` (RGB array) as a 0/1 float mask: its local
+    contrast (core/text/ocr.py ``local_contrast``) over the crop's own Otsu threshold."""
     import cv2
     import numpy as np
 
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    smooth = cv2.GaussianBlur(grey, (3, 3), 0)
-    gradient = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    _, mask = cv2.threshold(gradient, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return mask.astype(np.float32) / 255
+    from core.text.ocr import local_contrast
+
+    gradient, otsu = local_contrast(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY))
+    return (gradient > otsu).astype(np.float32)
 
 
 def _level(mask: Any, degrees: float) -> Any:
