@@ -131,10 +131,10 @@ def test_unrequested_text_is_reported_as_extra(summary: dict[str, Any]) -> None:
 # (2026-12-06); with the fainter line search (FAINT_THRESHOLD_FACTOR, core/text/ocr.py)
 # clean 19/19, hard 89/96 (2026-12-07); with the boxes fitted to the ink (FITTED_SCALES,
 # core/text/check.py) clean 19/19, hard 90/96 = 93.8% (2026-12-07); no typo or omission exact in any.
-# The hard floor sits three strings under the measured value (87/96 = 0.906) and
+# The hard floor sits two strings under the measured value (88/96 = 0.917) and
 # far above the one-pass recall, so losing the closer look fails here.
 REAL_CLEAN_FLOOR = 0.95
-REAL_HARD_FLOOR = 0.90
+REAL_HARD_FLOOR = 0.91
 
 
 @pytest.fixture(scope="module")
