@@ -121,7 +121,7 @@ def test_compose_generate_gallery_in_a_real_browser(server):
             page.get_by_text("Advanced").click()
             wait_for_script_to_finish(page)
             cfg = page.get_by_role("spinbutton", name="true_cfg_scale")
-            expect(cfg).to_have_value("4.00")
+            expect(cfg).to_have_value("4.00", timeout=30_000)
             steps = page.get_by_role("spinbutton", name="Steps")
             steps.fill("2")
             steps.press("Enter")
