@@ -34,6 +34,26 @@ def wait_for_script_to_finish(page) -> None:
     expect(page.get_by_test_id("stStatusWidget").filter(has_text="Running")).to_have_count(0, timeout=30_000)
 
 
+def choose(page, box, option, timeout_s: float = 60.0) -> None:
+    """Open a selectbox (`box`) and click `option` in its list. A script run that lands while
+    the list is open draws the box again and closes the list (CI once waited 30 s for an
+    option that was never shown); a user would open it again, and so does this, until
+    `timeout_s`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        wait_for_script_to_finish(page)
+        box.click()
+        try:
+            option.click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+            page.keyboard.press("Escape")  # close a list that may still be open
+
+
 # Stable screenshots: no transitions or animations.
 NO_MOTION_CSS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
 

@@ -7,7 +7,7 @@ from PIL import Image
 from core.recipe import diff_recipes
 from tests.gallery_helpers import add_poster
 from tests.helpers import small_recipe
-from tests.test_browser_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, NO_MOTION_CSS, server  # noqa: F401 (fixture)
+from tests.test_browser_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, NO_MOTION_CSS, choose, server  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -104,8 +104,8 @@ def test_compare_and_review_in_a_real_browser(seeded, server):
             page.get_by_test_id("stSidebar").get_by_role("link", name="Gallery").click()
             expect(page.get_by_text("★ 5.0 (1 reviewer)", exact=False)).to_be_visible(timeout=30_000)
             expect(page.get_by_text("“Strongest headline of the three” — Ann", exact=False)).to_be_visible()
-            page.get_by_test_id("stSelectbox").filter(has_text="Verdict").click()
-            page.get_by_role("option", name="Approve").click()
+            verdict = page.get_by_test_id("stSelectbox").filter(has_text="Verdict")
+            choose(page, verdict, page.get_by_role("option", name="Approve"))
             expect(page.get_by_text("1 match · page 1 of 1")).to_be_visible(timeout=30_000)
             expect(page.get_by_test_id("stCheckbox").filter(has_text="Compare")).to_have_count(1)
             expect(page.get_by_text("Strongest headline of the three", exact=False)).to_be_visible()

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from tests.gallery_helpers import add_poster
-from tests.test_browser_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, server, wait_for_script_to_finish  # noqa: F401 (fixture)
+from tests.test_browser_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, choose, server, wait_for_script_to_finish  # noqa: F401 (fixture)
 
 # -- the corpus -----------------------------------------------------------------------------
 # Every hostile string names its field at the end, so a failure says which one leaked.
@@ -326,11 +326,12 @@ def test_hostile_corpus_shows_as_typed_on_every_page_and_fetches_nothing(corpus,
 
             step = "Compose: the kit applied again (its message)"
             kit_box = by_key(page, "compose_brand_kit")
-            kit_box.click()
-            page.get_by_role("option", name="No brand kit").click()
-            wait_for_script_to_finish(page)
-            kit_box.click()
-            page.get_by_role("option").filter(has_text="(kit)").click()
+            choose(page, kit_box, page.get_by_role("option", name="No brand kit"))
+            # Its run must land before the kit is picked again: two quick picks can reach the
+            # server as one run with the kit unchanged, and then no message is shown.
+            block = page.get_by_role("textbox", name="Brand block (added to the prompt; edit freely)")
+            expect(block).to_have_count(0, timeout=30_000)
+            choose(page, kit_box, page.get_by_role("option").filter(has_text="(kit)"))
             expect(page.get_by_text("brand block added", exact=False)).to_be_visible(timeout=30_000)
             check(step, [f"Applied {KIT['name']}: brand block added"])
 
