@@ -252,3 +252,33 @@ def test_sidebar_never_lists_page_file_names_during_start(tmp_path, demo_models_
             assert not seen & FILE_NAME_LABELS, sorted(seen)
         finally:
             browser.close()
+
+
+def test_the_sidebar_follows_the_queue_without_a_click(tmp_path, demo_models_dir):
+    """A page left open while jobs wait or run keeps its sidebar's queue line current: no
+    worker here (STUDIO_WORKER=external), so the test queues and claims jobs itself."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from core.queue.sql import SqlJobQueue
+    from storage.db import open_database
+    from tests.helpers import small_recipe
+
+    env = {"STUDIO_WORKER": "external"}
+    with streamlit_server(tmp_path, demo_models_dir, env=env) as url, sync_playwright() as p:
+        queue = SqlJobQueue(open_database(f"sqlite:///{tmp_path / 'data' / 'studio.db'}"))
+        queue.enqueue(small_recipe(), [1])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(url)
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_text("Queue: 1 queued, 0 running")).to_be_visible(timeout=90_000)
+            queue.enqueue(small_recipe(), [2])  # another session's job: this page is not touched
+            expect(sidebar.get_by_text("Queue: 2 queued, 0 running")).to_be_visible(timeout=30_000)
+            assert queue.claim_next("test-worker") is not None
+            expect(sidebar.get_by_text("Queue: 1 queued, 1 running")).to_be_visible(timeout=30_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure_sidebar.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

@@ -74,23 +74,37 @@ def demo_banner(studio: Studio) -> None:
         st.warning(DEMO_BANNER, icon=":material/science:")
 
 
+# While a job is queued or running when a page is drawn, the sidebar's panel redraws itself
+# this often: a page's run draws it once, and it used to say "0 running" and "not loaded" beside
+# a poster being drawn. Slower than Compose's 2 s poll (it is a summary), since every poll is
+# server work an embedded worker waits behind (BENCHMARKS.md, "Watching a job"). It polls until
+# the page's next run, which stops it once the queue is empty.
+SIDEBAR_POLL_S = 5.0
+
+
 def sidebar_panel(studio: Studio) -> None:
+    active = bool(studio.queue.active_job_ids())
     with st.sidebar:
-        st.subheader("System")
-        info = snapshot(studio.settings.device)
-        st.caption(f"Device: **{info.device}**")
-        if info.gpu_name:
-            st.caption(f"GPU: {info.gpu_name}")
-            st.caption(f"VRAM free: {info.gpu_free_gib:.1f} / {info.gpu_total_gib:.1f} GiB")
-        st.caption(f"Process RAM: {info.process_ram_gib:.2f} GiB")
-        st.caption(f"System RAM: {info.system_ram_used_gib:.1f} / {info.system_ram_total_gib:.1f} GiB")
-        st.subheader("Models")
-        label = " (demo)" if studio.models.demo else ""
-        st.caption(f"Qwen-Image{label}: **{studio.runner.model_state}**")
-        st.caption(f"`{studio.models.image_model_id}`")
-        st.caption(f"Qwen2.5-VL{label}: **{'warm' if studio.settings.keep_vl_warm else 'loaded per brief'}**")
-        st.caption(f"`{studio.models.vl_model_id}`")
-        deployment_panel(studio)
+        st.fragment(run_every=SIDEBAR_POLL_S if active else None)(system_panel)(studio)
+
+
+def system_panel(studio: Studio) -> None:
+    """The device, the models and the deployment (drawn in the sidebar)."""
+    st.subheader("System")
+    info = snapshot(studio.settings.device)
+    st.caption(f"Device: **{info.device}**")
+    if info.gpu_name:
+        st.caption(f"GPU: {info.gpu_name}")
+        st.caption(f"VRAM free: {info.gpu_free_gib:.1f} / {info.gpu_total_gib:.1f} GiB")
+    st.caption(f"Process RAM: {info.process_ram_gib:.2f} GiB")
+    st.caption(f"System RAM: {info.system_ram_used_gib:.1f} / {info.system_ram_total_gib:.1f} GiB")
+    st.subheader("Models")
+    label = " (demo)" if studio.models.demo else ""
+    st.caption(f"Qwen-Image{label}: **{studio.runner.model_state}**")
+    st.caption(f"`{studio.models.image_model_id}`")
+    st.caption(f"Qwen2.5-VL{label}: **{'warm' if studio.settings.keep_vl_warm else 'loaded per brief'}**")
+    st.caption(f"`{studio.models.vl_model_id}`")
+    deployment_panel(studio)
 
 
 def deployment_panel(studio: Studio) -> None:
