@@ -153,12 +153,17 @@ with left:
     st.caption(f"Draws at {width}×{height}; exports at {preset.export[0]}×{preset.export[1]}.")
 
     with st.expander("Advanced"):
-        c1, c2 = st.columns(2)
-        c1.number_input("Steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1], step=1, key="compose_steps")
-        c2.number_input("true_cfg_scale", min_value=CFG_RANGE[0], max_value=CFG_RANGE[1], step=0.5, key="compose_cfg")
+        # Each number input also gets the studio's default as its own `value` (session state
+        # still wins). The browser shows a widget's own default when it misses the one-time
+        # value set from session state; with the range's minimum as that default, CI's loaded
+        # browser test saw true_cfg_scale at 1.00 for 30 s (2 of about 4 loaded full runs).
+        c1.number_input("Steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1], step=1, key="compose_steps",
+                        value=DEFAULTS["compose_steps"])
+        c2.number_input("true_cfg_scale", min_value=CFG_RANGE[0], max_value=CFG_RANGE[1], step=0.5, key="compose_cfg",
+                        value=DEFAULTS["compose_cfg"])
         c1.text_input("Seed (blank = random)", key="compose_seed", help="The seed used is always recorded and shown.")
         c2.number_input("Variants (one seed each)", min_value=1, max_value=MAX_VARIANTS, step=1, key="compose_variants",
-                        disabled=st.session_state.compose_until_correct,
+                        value=DEFAULTS["compose_variants"], disabled=st.session_state.compose_until_correct,
                         help="Off while 'Generate until all text is correct' is on: that draws one seed at a time.")
         c1.checkbox(
             "Generate until all text is correct",
@@ -167,7 +172,7 @@ with left:
             "with every exact string right, or after the maximum.",
         )
         c2.number_input("…up to this many tries", min_value=2, max_value=MAX_BEST_OF, step=1, key="compose_best_of",
-                        disabled=not st.session_state.compose_until_correct)
+                        value=DEFAULTS["compose_best_of"], disabled=not st.session_state.compose_until_correct)
         st.selectbox(
             "Negative prompt preset",
             [*NEGATIVE_PROMPTS, CUSTOM_NEGATIVE],
