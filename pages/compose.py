@@ -155,8 +155,8 @@ with left:
     with st.expander("Advanced"):
         # Each number input also gets the studio's default as its own `value` (session state
         # still wins). The browser shows a widget's own default when it misses the one-time
-        # value set from session state; with the range's minimum as that default, CI's loaded
-        # browser test saw true_cfg_scale at 1.00 for 30 s (2 of about 4 loaded full runs).
+        # value set from session state; with the range's minimum as that default, the browser
+        # test saw true_cfg_scale at 1.00 in full runs on slow boxes (5 s once, 30 s once).
         c1.number_input("Steps", min_value=STEPS_RANGE[0], max_value=STEPS_RANGE[1], step=1, key="compose_steps",
                         value=DEFAULTS["compose_steps"])
         c2.number_input("true_cfg_scale", min_value=CFG_RANGE[0], max_value=CFG_RANGE[1], step=0.5, key="compose_cfg",
