@@ -308,6 +308,6 @@ def test_without_the_fitted_boxes_those_lines_stay_a_letter_off(
     import core.text.check as check
 
     monkeypatch.setattr(check, "FITTED_SCALES", ())
-    read = {text: (check.status, check.read) for text, check in _checks_of(*loose_box_poster).items()}
+    read = {text: (result.status, result.read) for text, result in _checks_of(*loose_box_poster).items()}
     assert read["2-year warranty"] == (CheckStatus.NEAR, "2-year warrsaty")
     assert read["While stocks last"] == (CheckStatus.NEAR, "Whille stocks last")
